@@ -1,0 +1,600 @@
+#include "app/app.hpp"
+
+#include <glob.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <csignal>
+#include <cstdlib>
+
+#include <boost/asio/post.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "control/control_server.hpp"
+#include "core/text.hpp"
+#include "serial/serial_device.hpp"
+
+namespace csb {
+
+namespace asio = boost::asio;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string real_path(const std::string& p) {
+  char buf[PATH_MAX];
+  return ::realpath(p.c_str(), buf) ? std::string(buf) : p;
+}
+
+/// Splits a control command line into words; a "quoted" word keeps its
+/// spaces (and `quoted` says it was quoted, for string values).
+std::vector<std::pair<std::string, bool>> split_command(const std::string& line) {
+  std::vector<std::pair<std::string, bool>> words;
+  std::size_t p = 0;
+  while (p < line.size()) {
+    while (p < line.size() && (line[p] == ' ' || line[p] == '\t')) ++p;
+    if (p == line.size()) break;
+    if (line[p] == '"') {
+      std::string w;
+      ++p;
+      while (p < line.size() && line[p] != '"') {
+        if (line[p] == '\\' && p + 1 < line.size()) ++p;
+        w += line[p++];
+      }
+      ++p;
+      words.emplace_back(std::move(w), true);
+    } else {
+      std::size_t s = p;
+      while (p < line.size() && line[p] != ' ' && line[p] != '\t') ++p;
+      words.emplace_back(line.substr(s, p - s), false);
+    }
+  }
+  return words;
+}
+
+std::string error_reply(const std::string& message) {
+  return json{{"ok", false}, {"error", message}}.dump();
+}
+
+}  // namespace
+
+std::string default_control_path() {
+  if (const char* d = std::getenv("RUNTIME_DIRECTORY"); d && *d) {
+    std::string dir(d);
+    // systemd may list several directories separated by ':'; use the first.
+    return dir.substr(0, dir.find(':')) + "/control.sock";
+  }
+  if (const char* d = std::getenv("XDG_RUNTIME_DIR"); d && *d)
+    return std::string(d) + "/csbridge.sock";
+  return fmt::format("/tmp/csbridge-{}.sock", ::getuid());
+}
+
+App::App(Config config, RunOptions options)
+    : config_(std::move(config)),
+      options_(std::move(options)),
+      signals_(io_),
+      scan_timer_(io_),
+      drain_timer_(io_),
+      retry_timer_(io_),
+      backoff_(config_.csound.restart_delay) {
+  started_at_ = std::chrono::steady_clock::now();
+  router_ = std::make_unique<Router>(config_, channels_, static_cast<RouterSink&>(*this));
+  std::string socket = !options_.control_path.empty() ? options_.control_path
+                       : !config_.control.socket.empty() ? config_.control.socket
+                                                         : default_control_path();
+  control_ = std::make_unique<ControlServer>(
+      io_, socket, config_.control.mode,
+      [this](ControlSession& s, const std::string& line, std::function<void(std::string)> reply) {
+        handle_command(s, line, std::move(reply));
+      });
+  engine_ = std::make_unique<Engine>(channels_, [this](EngineEvent ev) {
+    // Engine threads: hand over to the loop and return at once.
+    asio::post(io_, [this, ev = std::move(ev)]() mutable { on_engine_event(std::move(ev)); });
+  });
+  build_devices();
+}
+
+App::~App() {
+  engine_.reset();  // joins Csound's threads before the devices they write to go
+  serial_.clear();
+}
+
+void App::build_devices() {
+  std::vector<FeedbackBinding> feedback;
+  for (std::uint32_t i = 0; i < config_.devices.size(); ++i) {
+    const DeviceConfig& d = config_.devices[i];
+    if (d.kind != DeviceKind::serial) continue;
+    if (d.format != SerialFormat::lines) {
+      spdlog::warn("device {}: serial format {} is not handled by this version; ignored", d.name,
+                   d.format == SerialFormat::midi ? "midi" : "firmata");
+      continue;
+    }
+    serial_.push_back(std::make_unique<SerialDevice>(
+        io_, d, i,
+        [this](SerialDevice& dev, std::string_view line, std::int64_t t) {
+          router_->on_line(dev.index(), line, t, dev.counters());
+        },
+        [this](SerialDevice& dev, bool connected) {
+          if (connected)
+            engine_->resend_feedback(&dev);
+          else
+            schedule_scan();
+        }));
+  }
+  for (const Feedback& f : config_.feedback) {
+    FeedbackBinding b;
+    b.config = f;
+    b.slot = channels_.add(f.channel, ChannelType::control);
+    for (auto& s : serial_)
+      if (s->config().name == f.device) b.port = s.get();
+    if (!b.port || f.kind != FeedbackKind::line) {
+      spdlog::warn("feedback {} -> {}: this device kind is not handled by this version; ignored",
+                   f.channel, f.device);
+      continue;
+    }
+    feedback.push_back(std::move(b));
+  }
+  for (const DeviceConfig& d : config_.devices)
+    if (d.kind == DeviceKind::midi)
+      spdlog::warn("device {}: MIDI devices are not handled by this version; ignored", d.name);
+  engine_->configure({config_.csound.csd, config_.csound.options, options_.audio_null},
+                     std::move(feedback));
+}
+
+int App::run() {
+  signals_.add(SIGINT);
+  signals_.add(SIGTERM);
+  signals_.add(SIGUSR1);
+  signals_.add(SIGHUP);
+  wait_signals();
+  spdlog::info("csbridge: config {}, CSD {}, control socket {}", config_.path,
+               config_.csound.csd, control_->path());
+  scan_devices();
+  schedule_drain();
+  start_engine();
+  io_.run();
+  drain_messages();
+  return exit_code_;
+}
+
+void App::wait_signals() {
+  signals_.async_wait([this](boost::system::error_code ec, int signo) {
+    if (ec) return;
+    handle_signal(signo);
+    if (!stopping_) wait_signals();
+  });
+}
+
+void App::handle_signal(int signo) {
+  switch (signo) {
+    case SIGINT:
+    case SIGTERM:
+      spdlog::info("{}: stopping", signo == SIGINT ? "SIGINT" : "SIGTERM");
+      shutdown(0);
+      break;
+    case SIGUSR1:
+      reset("SIGUSR1");
+      break;
+    case SIGHUP:
+      spdlog::warn("SIGHUP: reloading the configuration is not supported by this version; "
+                   "resetting Csound instead");
+      reset("SIGHUP");
+      break;
+  }
+}
+
+void App::shutdown(int code) {
+  if (stopping_) return;
+  stopping_ = true;
+  exit_code_ = code;
+  engine_->shutdown();  // at most about one k-cycle: the performance thread only joins
+  state_ = CsState::stopped;
+  boost::system::error_code ec;
+  signals_.cancel(ec);
+  scan_timer_.cancel();
+  drain_timer_.cancel();
+  retry_timer_.cancel();
+  control_.reset();
+  for (auto& s : serial_) s->close("stopping");
+  io_.stop();
+}
+
+// --- devices -------------------------------------------------------------
+
+void App::scan_devices() {
+  std::vector<std::string> in_use;
+  for (auto& s : serial_)
+    if (s->connected()) in_use.push_back(real_path(s->path()));
+  for (auto& s : serial_) {
+    if (s->connected()) continue;
+    glob_t g{};
+    if (::glob(s->config().glob.c_str(), 0, nullptr, &g) == 0) {
+      for (std::size_t i = 0; i < g.gl_pathc; ++i) {
+        std::string path = g.gl_pathv[i];
+        std::string real = real_path(path);
+        if (std::find(in_use.begin(), in_use.end(), real) != in_use.end()) continue;
+        if (s->open(path)) {
+          in_use.push_back(real);
+          break;
+        }
+        spdlog::debug("device {}: {}", s->config().name, s->last_error());
+      }
+    }
+    globfree(&g);
+  }
+  schedule_scan();
+}
+
+void App::schedule_scan() {
+  if (stopping_) return;
+  bool absent = std::any_of(serial_.begin(), serial_.end(),
+                            [](auto& s) { return !s->connected(); });
+  if (!absent) return;
+  // Only one pending scan: re-arming cancels the previous wait.
+  scan_timer_.expires_after(config_.scan);
+  scan_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) scan_devices();
+  });
+}
+
+// --- Csound messages -----------------------------------------------------
+
+void App::drain_messages() {
+  CsoundMessage m;
+  while (engine_ && engine_->pop_message(m)) {
+    std::string_view text(m.text, m.len);
+    switch (m.level) {
+      case CsoundMessage::Level::error:
+        ++csound_errors_;
+        spdlog::error("csound: {}", text);
+        if (state_ == CsState::running || state_ == CsState::paused) last_error_ = text;
+        break;
+      case CsoundMessage::Level::warning:
+        spdlog::warn("csound: {}", text);
+        break;
+      case CsoundMessage::Level::info:
+        spdlog::info("csound: {}", text);
+        break;
+      case CsoundMessage::Level::debug:
+        spdlog::debug("csound: {}", text);
+        break;
+    }
+  }
+}
+
+void App::schedule_drain() {
+  drain_timer_.expires_after(50ms);
+  drain_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    drain_messages();
+    schedule_drain();
+  });
+}
+
+// --- engine --------------------------------------------------------------
+
+void App::start_engine() {
+  if (stopping_) return;
+  retry_timer_.cancel();
+  if (start_attempts_++ > 0) ++restarts_;
+  state_ = start_attempts_ == 1 ? CsState::starting : CsState::restarting;
+  engine_->restart();
+}
+
+void App::schedule_retry() {
+  auto delay = backoff_;
+  backoff_ = std::min<std::chrono::nanoseconds>(backoff_ * 2, 30s);
+  spdlog::info("csound: next start in {:.3g} s", std::chrono::duration<double>(delay).count());
+  retry_timer_.expires_after(delay);
+  retry_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) start_engine();
+  });
+}
+
+void App::reset(const char* why) {
+  if (stopping_) return;
+  spdlog::info("reset ({})", why);
+  backoff_ = config_.csound.restart_delay;
+  start_engine();
+}
+
+void App::on_engine_event(EngineEvent ev) {
+  drain_messages();  // Csound's own lines first, then what became of them
+  if (stopping_) return;
+  switch (ev.kind) {
+    case EngineEvent::Kind::started:
+      sr_ = ev.sr;
+      kr_ = ev.kr;
+      ksmps_ = ev.ksmps;
+      performance_started_at_ = std::chrono::steady_clock::now();
+      for (auto& [name, is_string] : ev.channels)
+        channels_.add(name, is_string ? ChannelType::string : ChannelType::control);
+      last_error_.clear();
+      state_ = CsState::running;
+      spdlog::info("csound: playing {} (sr {}, ksmps {})", config_.csound.csd, sr_, ksmps_);
+      if (pause_wanted_) pause();
+      break;
+    case EngineEvent::Kind::start_failed:
+      state_ = CsState::failed;
+      last_error_ = ev.error;
+      spdlog::error("csound: {} failed to start: {}", config_.csound.csd, ev.error);
+      schedule_retry();
+      break;
+    case EngineEvent::Kind::ended: {
+      if (ev.requested) break;  // a reset or stop we asked for
+      bool score_end = ev.status == 2;
+      if (!score_end) last_error_ = fmt::format("performance ended with error {}", ev.status);
+      spdlog::log(score_end ? spdlog::level::info : spdlog::level::err, "csound: {}",
+                  score_end ? "the score ended" : last_error_);
+      switch (config_.csound.on_exit) {
+        case OnExit::restart:
+          state_ = CsState::restarting;
+          if (std::chrono::steady_clock::now() - performance_started_at_ > 5s)
+            backoff_ = config_.csound.restart_delay;
+          schedule_retry();
+          break;
+        case OnExit::stop:
+          state_ = CsState::stopped;
+          break;
+        case OnExit::exit:
+          shutdown(score_end ? 0 : 1);
+          break;
+      }
+      break;
+    }
+  }
+}
+
+void App::pause() {
+  pause_wanted_ = true;
+  if (state_ != CsState::running) return;
+  engine_->pause();
+  state_ = CsState::paused;
+}
+
+void App::resume() {
+  pause_wanted_ = false;
+  if (state_ != CsState::paused) return;
+  engine_->resume();
+  state_ = CsState::running;
+}
+
+// --- RouterSink ----------------------------------------------------------
+
+void App::on_action(Action action) {
+  switch (action) {
+    case Action::reset:
+      reset("mapped control");
+      break;
+    case Action::reload:
+      spdlog::warn("reload: not supported by this version; resetting Csound instead");
+      reset("mapped control");
+      break;
+    case Action::pause:
+      pause();
+      break;
+    case Action::resume:
+      resume();
+      break;
+    case Action::toggle_pause:
+      if (pause_wanted_)
+        resume();
+      else
+        pause();
+      break;
+    case Action::none:
+      break;
+  }
+}
+
+void App::on_score(std::string_view event) {
+  if (!engine_->push_score(event)) spdlog::debug("score event dropped: {}", event);
+}
+
+void App::on_routed(std::uint32_t device, std::string_view source, std::uint32_t slot,
+                    double value) {
+  if (!control_ || !control_->has_monitors()) return;
+  const ChannelSlot& s = channels_.at(slot);
+  json j{{"device", config_.devices[device].name}, {"source", source}, {"channel", s.name}};
+  if (s.type == ChannelType::string)
+    j["value"] = std::string(s.str, s.str_len);
+  else
+    j["value"] = value;
+  control_->broadcast(j.dump());
+}
+
+// --- control commands ----------------------------------------------------
+
+const char* App::state_name() const {
+  switch (state_) {
+    case CsState::starting:
+      return "starting";
+    case CsState::running:
+      return "running";
+    case CsState::paused:
+      return "paused";
+    case CsState::restarting:
+      return "restarting";
+    case CsState::failed:
+      return "failed";
+    case CsState::stopped:
+      return "stopped";
+  }
+  return "unknown";
+}
+
+json App::devices_json() const {
+  json list = json::array();
+  for (const auto& s : serial_) {
+    auto& c = const_cast<SerialDevice&>(*s).counters();
+    list.push_back({{"name", s->config().name},
+                    {"kind", "serial"},
+                    {"state", s->connected() ? "connected" : "absent"},
+                    {"glob", s->config().glob},
+                    {"port", s->connected() ? s->path() : ""},
+                    {"events", c.events},
+                    {"unmatched", c.unmatched},
+                    {"bad_input", c.bad},
+                    {"bytes_in", s->bytes_in()},
+                    {"connects", s->connects()},
+                    {"write_failures", s->write_failures()},
+                    {"last_error", s->last_error()}});
+  }
+  return list;
+}
+
+json App::channel_value(std::uint32_t slot) const {
+  const ChannelSlot& s = channels_.at(slot);
+  if (s.type == ChannelType::string) {
+    if (!s.has_value.load()) return nullptr;
+    std::string out;
+    if (!const_cast<ChannelTable&>(channels_).try_copy_string(slot, out)) return nullptr;
+    return out;
+  }
+  double seen = s.seen.load();
+  if ((state_ == CsState::running || state_ == CsState::paused) && std::isfinite(seen))
+    return seen;
+  if (s.has_value.load()) return s.value.load();
+  return nullptr;
+}
+
+json App::channels_json() const {
+  json list = json::array();
+  for (std::uint32_t i = 0; i < channels_.size(); ++i) {
+    const ChannelSlot& s = channels_.at(i);
+    list.push_back({{"name", s.name},
+                    {"type", s.type == ChannelType::string ? "string" : "control"},
+                    {"value", channel_value(i)}});
+  }
+  return list;
+}
+
+json App::status_json() const {
+  const LatencyHistogram& lat = engine_->latency();
+  auto us = [](std::int64_t ns) { return static_cast<double>(ns) / 1000.0; };
+  std::uint64_t bad = 0;
+  for (const auto& s : serial_) bad += const_cast<SerialDevice&>(*s).counters().bad;
+  return {
+      {"ok", true},
+      {"version", CSBRIDGE_VERSION},
+      {"config", config_.path},
+      {"uptime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_)
+                       .count()},
+      {"csound",
+       {{"state", state_name()},
+        {"csd", config_.csound.csd},
+        {"restarts", restarts_},
+        {"last_error", last_error_},
+        {"kcycles", engine_->kcycles()},
+        {"sr", sr_},
+        {"ksmps", ksmps_},
+        {"kr", kr_},
+        {"error_messages", csound_errors_}}},
+      {"devices", devices_json()},
+      {"latency_us",
+       {{"count", lat.count()},
+        {"p50", us(lat.quantile_ns(0.5))},
+        {"p90", us(lat.quantile_ns(0.9))},
+        {"p99", us(lat.quantile_ns(0.99))},
+        {"max", us(lat.max_ns())}}},
+      {"dropped",
+       {{"transient", engine_->dropped_transient()},
+        {"csound_messages", engine_->dropped_messages()},
+        {"bad_input", bad}}},
+      {"feedback", {{"sent", engine_->feedback_sent()}, {"failed", engine_->feedback_failed()}}},
+  };
+}
+
+void App::handle_command(ControlSession& session, const std::string& line,
+                         std::function<void(std::string)> reply) {
+  auto words = split_command(line);
+  if (words.empty()) return reply(error_reply("empty command"));
+  const std::string& cmd = words[0].first;
+  auto ok = [&](json extra = json::object()) {
+    extra["ok"] = true;
+    reply(extra.dump());
+  };
+  auto want_args = [&](std::size_t n, const char* usage) {
+    if (words.size() == n + 1) return true;
+    reply(error_reply(fmt::format("usage: {}", usage)));
+    return false;
+  };
+
+  if (cmd == "status") {
+    if (want_args(0, "status")) reply(status_json().dump());
+  } else if (cmd == "reset") {
+    if (!want_args(0, "reset")) return;
+    reset("control socket");
+    ok();
+  } else if (cmd == "pause") {
+    if (!want_args(0, "pause")) return;
+    pause();
+    ok({{"state", state_name()}});
+  } else if (cmd == "resume") {
+    if (!want_args(0, "resume")) return;
+    resume();
+    ok({{"state", state_name()}});
+  } else if (cmd == "devices") {
+    if (want_args(0, "devices")) ok({{"devices", devices_json()}});
+  } else if (cmd == "channels") {
+    if (want_args(0, "channels")) ok({{"channels", channels_json()}});
+  } else if (cmd == "monitor") {
+    if (!want_args(0, "monitor")) return;
+    session.start_monitor();
+    ok({{"monitor", true}});
+  } else if (cmd == "get") {
+    if (!want_args(1, "get NAME")) return;
+    const std::string& name = words[1].first;
+    std::uint32_t slot = channels_.find(name);
+    if (slot != kNoSlot) return ok({{"name", name}, {"value", channel_value(slot)}});
+    if (state_ != CsState::running && state_ != CsState::paused)
+      return reply(error_reply(fmt::format("no channel '{}'", name)));
+    // Not known yet: watch it and answer once the performance thread has read it.
+    slot = channels_.add(name, ChannelType::control);
+    if (slot == kNoSlot) return reply(error_reply("the channel table is full"));
+    auto timer = std::make_shared<asio::steady_timer>(io_, 30ms);
+    timer->async_wait([this, timer, name, slot, reply](boost::system::error_code) {
+      reply(json{{"ok", true}, {"name", name}, {"value", channel_value(slot)}}.dump());
+    });
+  } else if (cmd == "set") {
+    if (!want_args(2, "set NAME VALUE (a \"quoted\" VALUE sets a string channel)")) return;
+    const std::string& name = words[1].first;
+    const auto& [text, quoted] = words[2];
+    std::int64_t t = steady_ns();
+    if (quoted) {
+      std::uint32_t slot = channels_.add(name, ChannelType::string);
+      if (slot == kNoSlot)
+        return reply(error_reply(fmt::format("'{}' is not a string channel", name)));
+      channels_.set_string(slot, text, t);
+      return ok({{"name", name}, {"value", text}});
+    }
+    auto v = parse_number(text);
+    if (!v) return reply(error_reply(fmt::format("not a finite number: '{}'", text)));
+    std::uint32_t slot = channels_.add(name, ChannelType::control);
+    if (slot == kNoSlot)
+      return reply(error_reply(fmt::format("'{}' is not a control channel", name)));
+    channels_.set(slot, *v, t);
+    ok({{"name", name}, {"value", *v}});
+  } else if (cmd == "reload") {
+    reply(error_reply("reload is not supported by this version"));
+  } else {
+    reply(error_reply(fmt::format(
+        "unknown command '{}' (status, reset, pause, resume, get, set, devices, channels, "
+        "monitor)",
+        cmd)));
+  }
+}
+
+}  // namespace csb

@@ -1,0 +1,110 @@
+#pragma once
+// The running service: one asio event loop owning devices, routing, the
+// control socket, timers and signals, and the Csound engine beside it.
+//
+// Threads: everything here runs on the loop thread (the one calling run()).
+// The engine reports from its own threads by posting onto the loop.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json_fwd.hpp>
+
+#include "core/channels.hpp"
+#include "core/config.hpp"
+#include "core/router.hpp"
+#include "engine/engine.hpp"
+
+namespace csb {
+
+class ControlServer;
+class ControlSession;
+class SerialDevice;
+
+struct RunOptions {
+  bool audio_null = false;
+  std::string control_path;  ///< overrides the config's control.socket when set
+};
+
+/// The default control socket path (SPEC §3): $RUNTIME_DIRECTORY/control.sock,
+/// else $XDG_RUNTIME_DIR/csbridge.sock, else /tmp/csbridge-$UID.sock.
+std::string default_control_path();
+
+class App : private RouterSink {
+ public:
+  /// Throws std::runtime_error when the service cannot start at all (the
+  /// control socket is taken, Csound cannot be created).
+  App(Config config, RunOptions options);
+  ~App() override;
+
+  /// Runs until SIGTERM/SIGINT (returns 0) or `on_exit: exit` (0 when the
+  /// score ended, 1 on a Csound error).
+  int run();
+
+ private:
+  enum class CsState { starting, running, paused, restarting, failed, stopped };
+
+  // RouterSink
+  void on_action(Action action) override;
+  void on_score(std::string_view event) override;
+  void on_routed(std::uint32_t device, std::string_view source, std::uint32_t slot,
+                 double value) override;
+
+  void build_devices();
+  void scan_devices();
+  void schedule_scan();
+  void drain_messages();
+  void schedule_drain();
+  void on_engine_event(EngineEvent ev);
+  void start_engine();
+  void schedule_retry();
+  void reset(const char* why);
+  void pause();
+  void resume();
+  void shutdown(int code);
+  void handle_signal(int signo);
+  void wait_signals();
+
+  void handle_command(ControlSession& session, const std::string& line,
+                      std::function<void(std::string)> reply);
+  nlohmann::json status_json() const;
+  nlohmann::json devices_json() const;
+  nlohmann::json channels_json() const;
+  nlohmann::json channel_value(std::uint32_t slot) const;
+  const char* state_name() const;
+
+  Config config_;
+  RunOptions options_;
+  boost::asio::io_context io_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer scan_timer_;
+  boost::asio::steady_timer drain_timer_;
+  boost::asio::steady_timer retry_timer_;
+  ChannelTable channels_;
+  std::unique_ptr<Router> router_;
+  std::vector<std::unique_ptr<SerialDevice>> serial_;
+  std::unique_ptr<ControlServer> control_;
+  std::unique_ptr<Engine> engine_;
+
+  CsState state_ = CsState::starting;
+  bool pause_wanted_ = false;
+  bool stopping_ = false;
+  int exit_code_ = 0;
+  std::uint64_t restarts_ = 0;
+  std::uint64_t start_attempts_ = 0;
+  std::chrono::nanoseconds backoff_;
+  std::chrono::steady_clock::time_point started_at_;
+  std::chrono::steady_clock::time_point performance_started_at_;
+  std::string last_error_;
+  double sr_ = 0, kr_ = 0;
+  int ksmps_ = 0;
+  std::uint64_t csound_errors_ = 0;
+};
+
+}  // namespace csb

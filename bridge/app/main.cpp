@@ -1,0 +1,230 @@
+// csbridge command line (SPEC §2). Exit codes: 0 clean stop, 2 usage or
+// configuration error, 1 fatal runtime error.
+
+#include <glob.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "app/app.hpp"
+#include "config/loader.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitRuntime = 1;
+constexpr int kExitUsage = 2;
+
+/// Where `run` without CONFIG finds mappings/default.yaml: installed beside
+/// the binary, in the source tree of a build directory, or the source tree
+/// the binary was built from.
+std::string find_default_config() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  std::vector<fs::path> candidates;
+  if (!ec) {
+    candidates.push_back(exe.parent_path() / "../share/csbridge/mappings/default.yaml");
+    candidates.push_back(exe.parent_path() / "../mappings/default.yaml");
+  }
+  candidates.push_back(fs::path(CSBRIDGE_SOURCE_DIR) / "mappings/default.yaml");
+  for (const auto& c : candidates)
+    if (fs::exists(c, ec)) return fs::weakly_canonical(c, ec).string();
+  return {};
+}
+
+/// Loads a config, printing every problem; nullopt on any.
+std::optional<csb::Config> load_or_report(const std::string& path) {
+  try {
+    return csb::load_config_file(path);
+  } catch (const csb::ConfigError& e) {
+    for (const auto& d : e.diagnostics()) std::cerr << d.to_string() << '\n';
+    std::cerr << e.diagnostics().size() << " problem" << (e.diagnostics().size() == 1 ? "" : "s")
+              << " in " << path << '\n';
+    return std::nullopt;
+  }
+}
+
+void setup_logging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("csbridge");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
+int cmd_run(const std::string& config_arg, const csb::RunOptions& options) {
+  std::string path = config_arg;
+  if (path.empty()) {
+    path = find_default_config();
+    if (path.empty()) {
+      spdlog::error("no CONFIG given and no mappings/default.yaml found beside the binary");
+      return kExitUsage;
+    }
+    spdlog::info("no CONFIG given: using the default {}", path);
+  }
+  auto config = load_or_report(path);
+  if (!config) return kExitUsage;
+  try {
+    csb::App app(std::move(*config), options);
+    return app.run();
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return kExitRuntime;
+  }
+}
+
+int cmd_check(const std::string& path) {
+  auto config = load_or_report(path);
+  if (!config) return kExitUsage;
+  std::string err = csb::test_compile(config->csound.csd, config->csound.options);
+  if (!err.empty()) {
+    std::cerr << config->csound.csd << ": Csound cannot compile it:\n" << err << '\n';
+    return kExitUsage;
+  }
+  std::cout << path << ": OK (" << config->devices.size() << " devices, " << config->map.size()
+            << " mappings, " << config->feedback.size() << " feedback entries; "
+            << config->csound.csd << " compiles)\n";
+  return kExitOk;
+}
+
+std::string ctl_socket_path(const std::string& given) {
+  if (!given.empty()) return given;
+  std::string def = csb::default_control_path();
+  std::error_code ec;
+  for (const std::string& p : {def, std::string("/run/csbridge/control.sock")})
+    if (fs::exists(p, ec)) return p;
+  return def;
+}
+
+int cmd_ctl(const std::string& socket_arg, const std::vector<std::string>& words) {
+  std::string path = ctl_socket_path(socket_arg);
+  std::string line;
+  for (const auto& w : words) {
+    if (!line.empty()) line += ' ';
+    // Words with spaces were quoted on the shell: keep them one word.
+    line += w.find_first_of(" \t") == std::string::npos ? w : "\"" + w + "\"";
+  }
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) {
+    std::cerr << "control socket path too long: " << path << '\n';
+    return kExitRuntime;
+  }
+  std::strcpy(addr.sun_path, path.c_str());
+  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    std::cerr << "cannot connect to " << path << ": " << std::strerror(errno)
+              << " (is csbridge running? --control PATH names another socket)\n";
+    return kExitRuntime;
+  }
+  line += '\n';
+  if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+    std::cerr << "cannot send to " << path << ": " << std::strerror(errno) << '\n';
+    return kExitRuntime;
+  }
+  bool monitor = !words.empty() && words[0] == "monitor";
+  std::string buf;
+  char chunk[4096];
+  int code = kExitRuntime;
+  bool first = true;
+  for (;;) {
+    ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n <= 0) break;
+    buf.append(chunk, static_cast<std::size_t>(n));
+    std::size_t nl;
+    while ((nl = buf.find('\n')) != std::string::npos) {
+      std::string reply = buf.substr(0, nl);
+      buf.erase(0, nl + 1);
+      std::cout << reply << std::endl;
+      if (first) {
+        auto j = nlohmann::json::parse(reply, nullptr, false);
+        code = j.is_object() && j.value("ok", false) ? kExitOk : kExitRuntime;
+        first = false;
+        if (!monitor || code != kExitOk) {
+          ::close(fd);
+          return code;
+        }
+      }
+    }
+  }
+  ::close(fd);
+  if (first) std::cerr << "no reply from " << path << '\n';
+  return code;
+}
+
+int cmd_ports() {
+  std::cout << "serial devices:\n";
+  int found = 0;
+  for (const char* pattern : {"/dev/ttyACM*", "/dev/ttyUSB*", "/dev/ttyAMA*", "/dev/serial/by-id/*"}) {
+    glob_t g{};
+    if (::glob(pattern, 0, nullptr, &g) == 0)
+      for (std::size_t i = 0; i < g.gl_pathc; ++i, ++found) std::cout << "  " << g.gl_pathv[i] << '\n';
+    globfree(&g);
+  }
+  if (!found) std::cout << "  (none)\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"csbridge: MIDI and serial hardware bridge for Csound"};
+  cli.set_version_flag("--version", std::string("csbridge ") + CSBRIDGE_VERSION);
+  cli.require_subcommand(1);
+
+  std::string config_path, control_path, audio, log_level = "info";
+  auto* run = cli.add_subcommand("run", "run the service (CONFIG defaults to the embedded default)");
+  run->add_option("CONFIG", config_path, "YAML mapping file");
+  run->add_option("--audio", audio, "`null`: real-time pacing without a sound card")
+      ->check(CLI::IsMember({"null"}));
+  run->add_option("--control", control_path, "control socket path (overrides the config)");
+  run->add_option("--log-level", log_level, "trace, debug, info, warn, error, off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+
+  std::string check_path;
+  auto* check = cli.add_subcommand("check", "validate CONFIG and compile its CSD; exit 0 or 2");
+  check->add_option("CONFIG", check_path, "YAML mapping file")->required();
+
+  std::string ctl_socket;
+  std::vector<std::string> ctl_words;
+  auto* ctl = cli.add_subcommand("ctl", "send one command to a running service");
+  ctl->add_option("--control", ctl_socket, "control socket path");
+  ctl->add_option("COMMAND", ctl_words,
+                  "status | reset | pause | resume | get NAME | set NAME VALUE | devices | "
+                  "channels | monitor")
+      ->required();
+
+  auto* ports = cli.add_subcommand("ports", "list the serial devices seen now");
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = cli.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+
+  setup_logging(log_level);
+  if (*run) {
+    csb::RunOptions options;
+    options.audio_null = audio == "null";
+    options.control_path = control_path;
+    return cmd_run(config_path, options);
+  }
+  if (*check) return cmd_check(check_path);
+  if (*ctl) return cmd_ctl(ctl_socket, ctl_words);
+  if (*ports) return cmd_ports();
+  return kExitUsage;
+}

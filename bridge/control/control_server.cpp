@@ -1,0 +1,143 @@
+#include "control/control_server.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <stdexcept>
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace csb {
+
+namespace asio = boost::asio;
+using stream = asio::local::stream_protocol;
+
+ControlServer::ControlServer(asio::io_context& io, std::string path, unsigned mode,
+                             Handler handler)
+    : io_(io), path_(std::move(path)), handler_(std::move(handler)), acceptor_(io) {
+  struct stat st;
+  if (::lstat(path_.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode))
+      throw std::runtime_error(fmt::format("control socket {}: a file that is not a socket "
+                                           "is in the way",
+                                           path_));
+    stream::socket probe(io);
+    boost::system::error_code ec;
+    probe.connect(stream::endpoint(path_), ec);
+    if (!ec)
+      throw std::runtime_error(fmt::format(
+          "control socket {}: another csbridge is already listening there", path_));
+    ::unlink(path_.c_str());  // stale, left by a process that died
+  }
+  boost::system::error_code ec;
+  acceptor_.open(stream(), ec);
+  if (!ec) acceptor_.bind(stream::endpoint(path_), ec);
+  if (!ec) acceptor_.listen(16, ec);
+  if (ec) throw std::runtime_error(fmt::format("control socket {}: {}", path_, ec.message()));
+  if (::chmod(path_.c_str(), mode) != 0)
+    spdlog::warn("control socket {}: cannot set mode {:o}", path_, mode);
+  accept();
+}
+
+ControlServer::~ControlServer() {
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+  auto sessions = sessions_;  // close() erases from sessions_
+  for (auto& s : sessions) s->close();
+  ::unlink(path_.c_str());
+}
+
+void ControlServer::accept() {
+  acceptor_.async_accept([this](boost::system::error_code ec, stream::socket socket) {
+    if (ec == asio::error::operation_aborted) return;
+    if (!ec) {
+      auto session = std::make_shared<ControlSession>(*this, std::move(socket));
+      sessions_.insert(session);
+      session->start();
+    } else {
+      spdlog::warn("control socket: accept failed: {}", ec.message());
+    }
+    accept();
+  });
+}
+
+void ControlServer::broadcast(const std::string& line) {
+  for (auto* m : monitors_) m->send(line);
+}
+
+ControlSession::ControlSession(ControlServer& server, stream::socket socket)
+    : server_(server), socket_(std::move(socket)) {}
+
+void ControlSession::start() { read_line(); }
+
+void ControlSession::start_monitor() { server_.monitors_.insert(this); }
+
+void ControlSession::read_line() {
+  auto self = shared_from_this();
+  asio::async_read_until(
+      socket_, asio::dynamic_buffer(in_, kMaxLine + 1), '\n',
+      [this, self](boost::system::error_code ec, std::size_t n) {
+        if (closed_) return;
+        if (ec) {
+          // Includes asio::error::not_found: a line over kMaxLine bytes.
+          close();
+          return;
+        }
+        std::string line = in_.substr(0, n - 1);
+        in_.erase(0, n);
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        std::weak_ptr<ControlSession> weak = self;
+        server_.handler_(*this, line, [this, weak](std::string reply) {
+          auto s = weak.lock();
+          if (!s || closed_) return;
+          send(std::move(reply));
+          read_line();
+        });
+      });
+}
+
+void ControlSession::send(std::string line) {
+  if (closed_) return;
+  if (out_.size() >= kMaxQueued) {
+    ++dropped_;
+    return;
+  }
+  line += '\n';
+  out_.push_back(std::move(line));
+  if (!writing_) write_next();
+}
+
+void ControlSession::write_next() {
+  if (out_.empty() || closed_) {
+    writing_ = false;
+    return;
+  }
+  writing_ = true;
+  auto self = shared_from_this();
+  asio::async_write(socket_, asio::buffer(out_.front()),
+                    [this, self](boost::system::error_code ec, std::size_t) {
+                      if (ec) {
+                        close();
+                        return;
+                      }
+                      out_.pop_front();
+                      write_next();
+                    });
+}
+
+void ControlSession::close() {
+  if (closed_) return;
+  closed_ = true;
+  boost::system::error_code ec;
+  socket_.close(ec);
+  server_.monitors_.erase(this);
+  // Erasing may drop the last owner: do it last, after touching members.
+  auto self = shared_from_this();
+  server_.sessions_.erase(self);
+}
+
+}  // namespace csb

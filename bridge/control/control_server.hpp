@@ -1,0 +1,78 @@
+#pragma once
+// The control socket (SPEC §6): a Unix stream socket, one command a line,
+// one JSON reply a line. Lines over 4096 bytes close the connection. A
+// session that sent `monitor` then receives event lines, bounded: a client
+// that does not read loses lines (counted), the service never waits for it.
+//
+// Threads: loop thread only.
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+
+namespace csb {
+
+class ControlSession;
+
+class ControlServer {
+ public:
+  /// Replies to one command line by calling `reply` (now or later) exactly once.
+  using Handler = std::function<void(ControlSession& session, const std::string& line,
+                                     std::function<void(std::string)> reply)>;
+
+  /// Binds and listens on `path` with file mode `mode`. A stale socket file
+  /// is replaced; a live one (another instance answering) throws
+  /// std::runtime_error, as does any other failure to bind.
+  ControlServer(boost::asio::io_context& io, std::string path, unsigned mode, Handler handler);
+  ~ControlServer();
+
+  /// Sends one line to every monitoring session.
+  void broadcast(const std::string& line);
+  bool has_monitors() const { return !monitors_.empty(); }
+  const std::string& path() const { return path_; }
+
+ private:
+  friend class ControlSession;
+  void accept();
+
+  boost::asio::io_context& io_;
+  std::string path_;
+  Handler handler_;
+  boost::asio::local::stream_protocol::acceptor acceptor_;
+  std::set<std::shared_ptr<ControlSession>> sessions_;
+  std::set<ControlSession*> monitors_;
+};
+
+class ControlSession : public std::enable_shared_from_this<ControlSession> {
+ public:
+  static constexpr std::size_t kMaxLine = 4096;
+  static constexpr std::size_t kMaxQueued = 1024;
+
+  ControlSession(ControlServer& server, boost::asio::local::stream_protocol::socket socket);
+  void start();
+  /// Makes this session a monitor: it receives broadcast lines from now on.
+  void start_monitor();
+  /// Queues a line for the client (dropped and counted past kMaxQueued).
+  void send(std::string line);
+  void close();
+
+ private:
+  void read_line();
+  void write_next();
+
+  ControlServer& server_;
+  boost::asio::local::stream_protocol::socket socket_;
+  std::string in_;
+  std::deque<std::string> out_;
+  bool writing_ = false;
+  bool closed_ = false;
+  std::uint64_t dropped_ = 0;
+};
+
+}  // namespace csb

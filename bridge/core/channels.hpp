@@ -1,0 +1,126 @@
+#pragma once
+// The channel table: every Csound channel the bridge writes or watches, with
+// the latest value of each. It is the hand-over between the event loop (which
+// writes values as devices send them) and the performance thread (which
+// applies them at the start of the next k-cycle): latest value wins, so a
+// flood of one control costs one channel write per k-cycle.
+//
+// Threads: add()/find()/set()/set_string() on the loop thread only; take()
+// and the `seen` values on the performance thread; reads of value/seen from
+// any thread. Slots are never removed, and live as long as the table, so
+// names and indices stay valid across Csound resets.
+
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace csb {
+
+/// Hash for string-keyed maps looked up by string_view without allocating.
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+template <class V>
+using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+
+enum class ChannelType : std::uint8_t { control, string };
+
+inline constexpr std::uint32_t kNoSlot = 0xffffffffu;
+inline constexpr std::size_t kMaxStringValue = 1024;
+
+struct ChannelSlot {
+  std::string name;  ///< immutable once published
+  ChannelType type = ChannelType::control;
+
+  std::atomic<double> value{0.0};          ///< latest host-side value
+  std::atomic<bool> has_value{false};      ///< a value was set: restore it on reset
+  std::atomic<std::int64_t> arrival_ns{0}; ///< when `value` arrived (steady clock)
+  std::atomic<bool> dirty{false};          ///< not yet written to Csound
+  std::atomic<double> seen{NAN};           ///< the orchestra's value, copied each k-cycle
+
+  // String values: a tiny spinlock; the performance thread only try-locks.
+  std::atomic_flag str_lock = ATOMIC_FLAG_INIT;
+  std::size_t str_len = 0;
+  char str[kMaxStringValue];
+};
+
+class ChannelTable {
+ public:
+  static constexpr std::uint32_t kCapacity = 4096;
+
+  ChannelTable() : slots_(new ChannelSlot[kCapacity]) {}
+
+  /// Loop thread. The slot of `name`, or kNoSlot.
+  std::uint32_t find(std::string_view name) const {
+    auto it = index_.find(name);
+    return it == index_.end() ? kNoSlot : it->second;
+  }
+
+  /// Loop thread. Finds or adds a channel; kNoSlot when the table is full or
+  /// the name exists with the other type.
+  std::uint32_t add(std::string_view name, ChannelType type) {
+    std::uint32_t s = find(name);
+    if (s != kNoSlot) return slots_[s].type == type ? s : kNoSlot;
+    std::uint32_t n = size_.load(std::memory_order_relaxed);
+    if (n == kCapacity) return kNoSlot;
+    slots_[n].name = std::string(name);
+    slots_[n].type = type;
+    index_.emplace(slots_[n].name, n);
+    size_.store(n + 1, std::memory_order_release);
+    return n;
+  }
+
+  /// Any thread: slots [0, size()) are published.
+  std::uint32_t size() const { return size_.load(std::memory_order_acquire); }
+  ChannelSlot& at(std::uint32_t i) { return slots_[i]; }
+  const ChannelSlot& at(std::uint32_t i) const { return slots_[i]; }
+
+  /// Loop thread: a new control value (latest wins).
+  void set(std::uint32_t i, double v, std::int64_t t_ns) {
+    ChannelSlot& s = slots_[i];
+    s.value.store(v, std::memory_order_relaxed);
+    s.arrival_ns.store(t_ns, std::memory_order_relaxed);
+    s.has_value.store(true, std::memory_order_relaxed);
+    s.dirty.store(true, std::memory_order_release);
+  }
+
+  /// Loop thread: a new string value, truncated to kMaxStringValue - 1 bytes.
+  void set_string(std::uint32_t i, std::string_view text, std::int64_t t_ns) {
+    ChannelSlot& s = slots_[i];
+    while (s.str_lock.test_and_set(std::memory_order_acquire)) {
+    }
+    s.str_len = std::min(text.size(), kMaxStringValue - 1);
+    std::memcpy(s.str, text.data(), s.str_len);
+    s.str[s.str_len] = '\0';
+    s.str_lock.clear(std::memory_order_release);
+    s.arrival_ns.store(t_ns, std::memory_order_relaxed);
+    s.has_value.store(true, std::memory_order_relaxed);
+    s.dirty.store(true, std::memory_order_release);
+  }
+
+  /// Any thread but the loop's writer must not run concurrently for the same
+  /// slot without the lock: copies the string value out under the lock, or
+  /// returns false when the lock is busy (try again next k-cycle).
+  bool try_copy_string(std::uint32_t i, std::string& out) {
+    ChannelSlot& s = slots_[i];
+    if (s.str_lock.test_and_set(std::memory_order_acquire)) return false;
+    out.assign(s.str, s.str_len);
+    s.str_lock.clear(std::memory_order_release);
+    return true;
+  }
+
+ private:
+  std::unique_ptr<ChannelSlot[]> slots_;
+  std::atomic<std::uint32_t> size_{0};
+  StringMap<std::uint32_t> index_;  // loop thread only
+};
+
+}  // namespace csb

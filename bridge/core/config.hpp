@@ -1,0 +1,164 @@
+#pragma once
+// Validated configuration: plain structs, produced by config/loader.hpp from
+// a YAML file. Nothing here parses or does I/O. Every value is already checked;
+// code that consumes a Config never needs to validate it again.
+
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace csb {
+
+/// A 1-based position in the configuration file (0 = unknown).
+struct Mark {
+  int line = 0;
+  int col = 0;
+};
+
+enum class OnExit { restart, stop, exit };
+
+struct CsoundConfig {
+  std::string csd;                   ///< absolute path (resolved against the YAML's directory)
+  std::vector<std::string> options;  ///< flags applied after the CSD's <CsOptions>
+  OnExit on_exit = OnExit::restart;
+  std::chrono::nanoseconds restart_delay = std::chrono::milliseconds(500);
+  bool watch = false;
+};
+
+struct ControlConfig {
+  std::string socket;  ///< empty: the default path (see SPEC §3)
+  unsigned mode = 0660;
+};
+
+enum class MidiApi { automatic, alsa, jack };
+enum class DeviceKind { midi, serial };
+enum class SerialFormat { lines, midi, firmata };
+enum class Flow { none, rtscts };
+
+struct DeviceConfig {
+  std::string name;  ///< the key under `devices:`
+  DeviceKind kind = DeviceKind::serial;
+  std::string glob;  ///< `midi:` port-name glob or `serial:` path glob (absolute for serial)
+  bool passthrough = false;  ///< MIDI kinds only
+  unsigned baud = 115200;
+  SerialFormat format = SerialFormat::lines;
+  std::vector<std::string> columns;  ///< names for positional values (lines)
+  std::size_t max_line = 256;        ///< bytes (lines)
+  Flow flow = Flow::none;
+  bool dtr = true;
+  Mark mark;
+
+  /// True for MIDI ports and for serial ports speaking `format: midi`.
+  bool speaks_midi() const {
+    return kind == DeviceKind::midi || format == SerialFormat::midi;
+  }
+};
+
+enum class SourceKind {
+  // MIDI (kind midi, or serial format midi)
+  cc,
+  cc14,
+  nrpn,
+  rpn,
+  note,
+  polytouch,
+  aftertouch,
+  program,
+  bend,
+  clock,
+  // serial format lines
+  named,       ///< `NAME`
+  positional,  ///< `INDEX` (0-based) — lo..hi hold the index range
+  wildcard,    ///< `*`: every named value
+  // serial format firmata
+  analog,   ///< A0..A15 — lo..hi hold the pin range
+  digital,  ///< D0..D53
+};
+
+/// `from: DEVICE SOURCE [ch N | ch N..M]`.
+struct Source {
+  std::string device;
+  SourceKind kind = SourceKind::cc;
+  int lo = 0, hi = 0;  ///< number or inclusive range (cc number, note, index, pin)
+  bool has_number = false;
+  std::string name;        ///< for `named`
+  int ch_lo = 0, ch_hi = 0;  ///< MIDI channels 1..16 as written; 0,0 = any channel
+};
+
+enum class Curve { lin, exp, log, power };
+enum class ValueMode { velocity, gate, toggle };
+enum class Action { none, reset, reload, pause, resume, toggle_pause };
+
+struct Mapping {
+  Source from;
+  // Exactly one of: to (channel), action (do:), score (score:).
+  std::string to;  ///< channel-name template: {i} {n} {ch} {name}
+  Action action = Action::none;
+  std::string score;  ///< score-event template: {value} {n} {i} {ch}
+
+  std::optional<std::pair<double, double>> in;  ///< raw input range; nullopt = source default
+  std::pair<double, double> range{0.0, 1.0};    ///< output range (bend default: -1, 1)
+  bool range_raw = false;                       ///< `range: raw`
+  Curve curve = Curve::lin;
+  double power = 1.0;  ///< exponent for Curve::power
+  bool invert = false;
+  ValueMode value = ValueMode::velocity;
+  bool is_string = false;  ///< `type: string`
+  Mark mark;
+};
+
+enum class FeedbackKind { midi_cc, midi_cc14, midi_note, line, firmata_digital, firmata_pwm };
+
+/// `feedback:` entry: a Csound output channel sent back to a device.
+struct Feedback {
+  std::string channel;  ///< `from:` channel the orchestra writes
+  std::string device;   ///< device name from `to:`
+  FeedbackKind kind = FeedbackKind::line;
+  int number = 0;  ///< cc / note / pin number
+  int ch = 1;      ///< MIDI channel 1..16
+  std::string line;  ///< `line:` template for lines devices ({value} {name})
+  std::pair<double, double> range{0.0, 1.0};  ///< channel range mapped onto the raw MIDI range
+  double rate = 50.0;  ///< max sends per second; 0 = every change
+  Mark mark;
+};
+
+struct Config {
+  std::string path;      ///< the YAML file ("<embedded>" for the built-in default)
+  std::string base_dir;  ///< its directory; relative paths resolve against it
+  CsoundConfig csound;
+  ControlConfig control;
+  std::chrono::nanoseconds scan = std::chrono::seconds(1);
+  MidiApi midi_api = MidiApi::automatic;
+  std::vector<DeviceConfig> devices;
+  std::vector<Mapping> map;
+  std::vector<Feedback> feedback;
+
+  const DeviceConfig* find_device(const std::string& name) const {
+    for (const auto& d : devices)
+      if (d.name == name) return &d;
+    return nullptr;
+  }
+};
+
+/// One problem found in a configuration file.
+struct Diagnostic {
+  std::string file;
+  Mark mark;
+  std::string message;
+  /// "FILE:LINE:COL: message" (or "FILE: message" without a position).
+  std::string to_string() const;
+};
+
+/// Thrown by the loader with every problem it found, not only the first.
+class ConfigError : public std::runtime_error {
+ public:
+  explicit ConfigError(std::vector<Diagnostic> diags);
+  const std::vector<Diagnostic>& diagnostics() const { return diags_; }
+
+ private:
+  std::vector<Diagnostic> diags_;
+};
+
+}  // namespace csb

@@ -1,0 +1,82 @@
+#pragma once
+// Routing tables built from a Config (SPEC §3.2): every source of every
+// device resolves to its bindings by a precomputed lookup; channel names are
+// expanded once, at build time, into channel-table slots. Loop thread only.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/channels.hpp"
+#include "core/config.hpp"
+#include "core/lines_parser.hpp"
+#include "core/scaling.hpp"
+
+namespace csb {
+
+/// What routing does besides writing channels. Loop thread.
+class RouterSink {
+ public:
+  virtual ~RouterSink() = default;
+  /// A `do:` action fired on a rising edge.
+  virtual void on_action(Action action) = 0;
+  /// A formatted `score:` event fired on a rising edge.
+  virtual void on_score(std::string_view event) = 0;
+  /// A value was routed to a channel (for `monitor`); cheap when unused.
+  virtual void on_routed(std::uint32_t device, std::string_view source, std::uint32_t slot,
+                         double value) {}
+};
+
+/// Per-device input counters, kept by the owner of the device.
+struct InputCounters {
+  std::uint64_t events = 0;     ///< values at least one mapping used
+  std::uint64_t unmatched = 0;  ///< values no mapping is for
+  std::uint64_t bad = 0;        ///< unparsable, binary, overlong, or refused by every mapping
+};
+
+class Router {
+ public:
+  /// Most channels a wildcard (`*`) mapping creates, so a board sending
+  /// random names cannot fill the channel table.
+  static constexpr std::size_t kMaxWildcardChannels = 256;
+
+  /// Builds the tables and adds every channel a mapping names to `channels`.
+  /// Throws std::runtime_error when the channel table is full.
+  Router(const Config& config, ChannelTable& channels, RouterSink& sink);
+  ~Router();
+
+  /// Routes one line from a `lines` device (index into Config::devices).
+  void on_line(std::uint32_t device, std::string_view line, std::int64_t t_ns,
+               InputCounters& counters);
+
+  /// Channel slots written by mappings (for restoring and listing).
+  const std::vector<std::uint32_t>& mapped_slots() const { return mapped_; }
+
+ private:
+  struct Binding;
+  struct LinesTable;
+
+  /// Routes one value to one binding; false when the binding cannot use it
+  /// (a string for a number, no room for a new wildcard channel).
+  bool route(Binding& b, double raw, std::string_view text, bool is_number,
+             std::string_view source, std::uint32_t device, std::int64_t t_ns);
+  std::uint32_t add_channel(const std::string& name, ChannelType type);
+  void fire_score(const Binding& b, double value);
+
+  ChannelTable& channels_;
+  RouterSink& sink_;
+  std::vector<Binding> bindings_;
+  std::vector<std::unique_ptr<LinesTable>> lines_;  // by device index; null when not lines
+  std::vector<std::string> score_templates_;
+  std::vector<std::uint32_t> mapped_;
+};
+
+/// Expands {i} {n} {ch} {name} in a channel or score template.
+std::string expand_template(std::string_view tpl, int i, int n, int ch, std::string_view name,
+                            std::string_view value = {});
+
+}  // namespace csb

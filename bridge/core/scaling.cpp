@@ -1,0 +1,84 @@
+#include "core/scaling.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace csb {
+
+double Scaler::normalise(double raw) const {
+  double x = (raw - in_lo) / (in_hi - in_lo);
+  x = std::clamp(x, 0.0, 1.0);
+  return invert ? 1.0 - x : x;
+}
+
+double Scaler::shape(double x) const {
+  switch (curve) {
+    case Curve::exp:
+      return out_lo * std::pow(out_hi / out_lo, x);
+    case Curve::log:
+      // The mirror of exp: fast at first, then flattening.
+      x = std::log10(1.0 + 9.0 * x);
+      break;
+    case Curve::power:
+      x = std::pow(x, power);
+      break;
+    case Curve::lin:
+      break;
+  }
+  return out_lo + (out_hi - out_lo) * x;
+}
+
+bool source_raw_range(SourceKind kind, double& lo, double& hi) {
+  switch (kind) {
+    case SourceKind::cc:
+    case SourceKind::note:
+    case SourceKind::polytouch:
+    case SourceKind::aftertouch:
+    case SourceKind::program:
+      lo = 0, hi = 127;
+      return true;
+    case SourceKind::cc14:
+    case SourceKind::nrpn:
+    case SourceKind::rpn:
+      lo = 0, hi = 16383;
+      return true;
+    case SourceKind::bend:
+      // -8192 maps to 0 and 0 to exactly the middle, so a centred wheel reads 0.
+      lo = -8192, hi = 8192;
+      return true;
+    case SourceKind::analog:
+      lo = 0, hi = 1023;
+      return true;
+    case SourceKind::digital:
+      lo = 0, hi = 1;
+      return true;
+    case SourceKind::clock:  // BPM passes as measured unless `in` is given
+    case SourceKind::named:
+    case SourceKind::positional:
+    case SourceKind::wildcard:
+      return false;
+  }
+  return false;
+}
+
+Scaler make_scaler(const Mapping& m) {
+  Scaler s;
+  s.curve = m.curve;
+  s.power = m.power;
+  s.invert = m.invert;
+  s.out_lo = m.range.first;
+  s.out_hi = m.range.second;
+  if (m.range_raw) {
+    s.pass = true;
+    return s;
+  }
+  if (m.in) {
+    s.in_lo = m.in->first;
+    s.in_hi = m.in->second;
+  } else if (!source_raw_range(m.from.kind, s.in_lo, s.in_hi)) {
+    s.pass = true;
+  }
+  return s;
+}
+
+}  // namespace csb

@@ -1,0 +1,88 @@
+#include "core/text.hpp"
+
+#include <fnmatch.h>
+
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "core/config.hpp"
+
+namespace csb {
+
+bool glob_match(std::string_view pattern, std::string_view text) {
+  return fnmatch(std::string(pattern).c_str(), std::string(text).c_str(), 0) == 0;
+}
+
+bool glob_match_nocase(std::string_view pattern, std::string_view text) {
+  return fnmatch(std::string(pattern).c_str(), std::string(text).c_str(), FNM_CASEFOLD) == 0;
+}
+
+std::optional<double> parse_number(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  const char* b = text.data();
+  const char* e = b + text.size();
+  if (*b == '+') {  // from_chars rejects a leading '+', a sensor may send it
+    ++b;
+    if (b == e || *b == '-' || *b == '+') return std::nullopt;
+  }
+  double v = 0;
+  auto [p, ec] = std::from_chars(b, e, v, std::chars_format::general);
+  if (ec != std::errc() || p != e || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
+    ++i;
+  if (i == 0) return std::nullopt;
+  auto num = parse_number(text.substr(0, i));
+  if (!num || *num < 0) return std::nullopt;
+  std::string_view unit = text.substr(i);
+  double scale = 0;
+  if (unit == "us")
+    scale = 1e3;
+  else if (unit == "ms")
+    scale = 1e6;
+  else if (unit == "s")
+    scale = 1e9;
+  else if (unit == "m" || unit == "min")
+    scale = 60e9;
+  else
+    return std::nullopt;
+  return std::chrono::nanoseconds(static_cast<long long>(std::llround(*num * scale)));
+}
+
+std::size_t format_shortest(double v, char* buf) {
+  auto [p, ec] = std::to_chars(buf, buf + 31, v);
+  if (ec != std::errc()) return 0;
+  return static_cast<std::size_t>(p - buf);
+}
+
+std::string format_shortest(double v) {
+  char buf[32];
+  return std::string(buf, format_shortest(v, buf));
+}
+
+std::string Diagnostic::to_string() const {
+  if (mark.line > 0) return fmt::format("{}:{}:{}: {}", file, mark.line, mark.col, message);
+  return fmt::format("{}: {}", file, message);
+}
+
+static std::string join_diagnostics(const std::vector<Diagnostic>& diags) {
+  std::string out;
+  for (const auto& d : diags) {
+    if (!out.empty()) out += '\n';
+    out += d.to_string();
+  }
+  return out;
+}
+
+ConfigError::ConfigError(std::vector<Diagnostic> diags)
+    : std::runtime_error(join_diagnostics(diags)), diags_(std::move(diags)) {}
+
+}  // namespace csb

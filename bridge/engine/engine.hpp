@@ -1,0 +1,154 @@
+#pragma once
+// The Csound engine (SPEC §4): one Csound instance running a CSD in a
+// CsoundPerformanceThread, started, reset and stopped by a control thread of
+// its own so that the event loop never waits for a compile or a join.
+//
+// Threads:
+// - loop thread: every public member function unless said otherwise;
+// - control thread (private): compiles, starts and joins performances and
+//   reports through the Listener;
+// - performance thread (Csound's): at the start of every k-cycle applies the
+//   channel values that changed, queued score events, and feedback.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/channels.hpp"
+#include "core/config.hpp"
+#include "core/spsc.hpp"
+#include "core/latency.hpp"
+
+namespace csb {
+
+/// A device output the performance thread writes feedback to. Implemented
+/// by transports; try_send may be called from the performance thread and the
+/// loop thread at once and must never block.
+class FeedbackPort {
+ public:
+  virtual ~FeedbackPort() = default;
+  /// Writes the bytes now; false when not written (device absent, buffer full).
+  virtual bool try_send(const char* data, std::size_t len) noexcept = 0;
+};
+
+/// One `feedback:` entry bound to its device port.
+struct FeedbackBinding {
+  Feedback config;
+  FeedbackPort* port = nullptr;   ///< lives as long as the engine's configuration
+  std::uint32_t slot = kNoSlot;   ///< channel-table slot of the channel (for `get`)
+};
+
+/// A Csound message line, handed from Csound's threads to the loop.
+struct CsoundMessage {
+  enum class Level : std::uint8_t { debug, info, warning, error };
+  Level level = Level::info;
+  std::uint16_t len = 0;
+  char text[246];
+};
+
+/// The log level of one Csound message line (attr: Csound's message attribute).
+CsoundMessage::Level classify_message(int attr, std::string_view text);
+
+/// What the control thread reports. Called on the control thread: the
+/// listener must hand it to its own loop and return at once.
+struct EngineEvent {
+  enum class Kind { started, start_failed, ended };
+  Kind kind = Kind::started;
+  int status = 0;          ///< ended: CsoundPerformanceThread::Join() (1 stop, 2 score end, <0 error)
+  bool requested = false;  ///< ended: because stop() or restart() asked for it
+  std::string error;       ///< start_failed: Csound's own error lines
+  double sr = 0, kr = 0;
+  int ksmps = 0;
+  /// started: channels the orchestra declares (name, true for string channels).
+  std::vector<std::pair<std::string, bool>> channels;
+};
+
+class Engine {
+ public:
+  struct Settings {
+    std::string csd;
+    std::vector<std::string> options;  ///< applied after the CSD's <CsOptions>
+    bool audio_null = false;           ///< adds -odac -+rtaudio=null after all others
+  };
+  using Listener = std::function<void(EngineEvent)>;
+
+  /// Creates the Csound instance and the control thread. Throws on failure.
+  Engine(ChannelTable& channels, Listener listener);
+  /// Stops any performance and joins every thread.
+  ~Engine();
+
+  /// Sets what the next start uses. Call only while no performance runs.
+  void configure(Settings settings, std::vector<FeedbackBinding> feedback);
+
+  /// Starts a performance, or restarts the running one (stop, join, reset,
+  /// compile from disk, restore channel values, play). Asynchronous.
+  void restart();
+  /// Stops the running performance (asynchronous); the engine stays idle.
+  void stop();
+  /// Stops and joins everything. Blocks at most about one k-cycle plus a
+  /// running compile.
+  void shutdown();
+  void pause();
+  void resume();
+  bool running() const { return running_.load(); }
+  bool paused() const { return paused_.load(); }
+
+  /// Queues a score event (`i 1 0 1 ...`) for the next k-cycle. False, and
+  /// counted, when no performance runs or the queue is full.
+  bool push_score(std::string_view event);
+
+  /// Sends the last value of every feedback entry on `port` again (after a
+  /// device reconnects). Loop thread.
+  void resend_feedback(FeedbackPort* port);
+
+  /// Takes the next Csound message line, if any. Loop thread.
+  bool pop_message(CsoundMessage& out) { return messages_.pop(out); }
+
+  // Counters, readable from any thread.
+  std::uint64_t kcycles() const { return kcycles_.load(std::memory_order_relaxed); }
+  std::uint64_t dropped_transient() const { return dropped_transient_.load(); }
+  std::uint64_t dropped_messages() const { return dropped_messages_.load(); }
+  std::uint64_t feedback_sent() const { return feedback_sent_.load(); }
+  std::uint64_t feedback_failed() const { return feedback_failed_.load(); }
+  /// Nanoseconds since the performance thread last began a k-cycle, or -1
+  /// when no performance runs (for a watchdog).
+  std::int64_t kcycle_age_ns() const;
+  const LatencyHistogram& latency() const { return latency_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  ChannelTable& channels_;
+
+  std::atomic<bool> running_{false};
+  std::atomic<bool> paused_{false};
+  std::atomic<std::uint64_t> kcycles_{0};
+  std::atomic<std::int64_t> last_kcycle_ns_{0};
+  std::atomic<std::uint64_t> dropped_transient_{0};
+  std::atomic<std::uint64_t> dropped_messages_{0};
+  std::atomic<std::uint64_t> feedback_sent_{0};
+  std::atomic<std::uint64_t> feedback_failed_{0};
+  LatencyHistogram latency_;
+
+  struct ScoreEvent {
+    std::uint16_t len = 0;
+    char text[254];
+  };
+  SpscRing<ScoreEvent, 256> scores_;        // loop -> performance thread
+  SpscRing<CsoundMessage, 512> messages_;   // Csound -> loop
+
+  friend struct EngineCallbacks;
+};
+
+/// Compiles a CSD with `options` and no audio or MIDI (for `csbridge check`),
+/// then stops. Returns Csound's error lines, or an empty string when it compiles.
+/// Any thread; creates and destroys its own Csound instance.
+std::string test_compile(const std::string& csd, const std::vector<std::string>& options);
+
+}  // namespace csb

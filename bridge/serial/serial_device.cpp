@@ -1,0 +1,113 @@
+#include "serial/serial_device.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+#include "serial/termios2.hpp"
+
+namespace csb {
+
+namespace asio = boost::asio;
+
+SerialDevice::SerialDevice(asio::io_context& io, DeviceConfig config, std::uint32_t index,
+                           OnLine on_line, OnState on_state)
+    : config_(std::move(config)),
+      index_(index),
+      on_line_(std::move(on_line)),
+      on_state_(std::move(on_state)),
+      stream_(io),
+      splitter_(config_.max_line) {}
+
+SerialDevice::~SerialDevice() {
+  while (write_lock_.test_and_set(std::memory_order_acquire)) {
+  }
+  write_fd_ = -1;
+  write_lock_.clear(std::memory_order_release);
+  boost::system::error_code ec;
+  stream_.close(ec);
+}
+
+bool SerialDevice::open(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    last_error_ = fmt::format("cannot open {}: {}", path, std::strerror(errno));
+    return false;
+  }
+  std::string err = configure_serial(fd, config_.baud, config_.flow == Flow::rtscts, config_.dtr);
+  if (!err.empty()) {
+    ::close(fd);
+    last_error_ = fmt::format("cannot configure {}: {}", path, err);
+    return false;
+  }
+  stream_.assign(fd);
+  path_ = path;
+  splitter_.reset();
+  ++connects_;
+  last_error_.clear();
+  while (write_lock_.test_and_set(std::memory_order_acquire)) {
+  }
+  write_fd_ = fd;
+  write_lock_.clear(std::memory_order_release);
+  spdlog::info("device {}: connected on {} at {} baud", config_.name, path, config_.baud);
+  read_more();
+  on_state_(*this, true);
+  return true;
+}
+
+void SerialDevice::close(const std::string& why) {
+  if (!stream_.is_open()) return;
+  // The performance thread may be writing: take the writer lock first so the
+  // descriptor is never closed (and reused) under it.
+  while (write_lock_.test_and_set(std::memory_order_acquire)) {
+  }
+  write_fd_ = -1;
+  write_lock_.clear(std::memory_order_release);
+  boost::system::error_code ec;
+  stream_.close(ec);
+  splitter_.reset();  // half a line at a disconnect is not a message
+  last_error_ = why;
+  spdlog::warn("device {}: disconnected from {} ({}); looking for it again", config_.name, path_,
+               why);
+  on_state_(*this, false);
+}
+
+void SerialDevice::read_more() {
+  stream_.async_read_some(asio::buffer(buf_), [this](boost::system::error_code ec, std::size_t n) {
+    if (ec == asio::error::operation_aborted) return;
+    if (ec) {
+      close(ec == asio::error::eof ? "end of file" : ec.message());
+      return;
+    }
+    std::int64_t t = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::steady_clock::now().time_since_epoch())
+                         .count();
+    bytes_in_ += n;
+    std::uint64_t overlong = splitter_.overlong_count();
+    splitter_.feed(buf_, n, [&](std::string_view line) { on_line_(*this, line, t); });
+    counters_.bad += splitter_.overlong_count() - overlong;
+    if (stream_.is_open()) read_more();
+  });
+}
+
+bool SerialDevice::try_send(const char* data, std::size_t len) noexcept {
+  if (write_lock_.test_and_set(std::memory_order_acquire)) {
+    write_failures_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  bool ok = false;
+  if (write_fd_ >= 0) {
+    ssize_t n = ::write(write_fd_, data, len);
+    ok = n == static_cast<ssize_t>(len);
+  }
+  write_lock_.clear(std::memory_order_release);
+  if (!ok) write_failures_.fetch_add(1, std::memory_order_relaxed);
+  return ok;
+}
+
+}  // namespace csb

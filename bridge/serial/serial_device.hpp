@@ -1,0 +1,75 @@
+#pragma once
+// A serial board (SPEC §3.3, §5): found by its path glob, opened raw at any
+// baud, read line by line on the event loop, closed and looked for again when
+// it vanishes. Feedback lines are written by the performance thread through
+// FeedbackPort::try_send.
+//
+// Threads: everything on the loop thread, except try_send (any thread).
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+
+#include "core/config.hpp"
+#include "core/lines_parser.hpp"
+#include "core/router.hpp"
+#include "engine/engine.hpp"
+
+namespace csb {
+
+class SerialDevice : public FeedbackPort {
+ public:
+  /// Loop thread: a complete line arrived (t_ns: steady clock at the read).
+  using OnLine = std::function<void(SerialDevice&, std::string_view line, std::int64_t t_ns)>;
+  /// Loop thread: the device was opened (true) or closed (false).
+  using OnState = std::function<void(SerialDevice&, bool connected)>;
+
+  SerialDevice(boost::asio::io_context& io, DeviceConfig config, std::uint32_t index,
+               OnLine on_line, OnState on_state);
+  ~SerialDevice() override;
+
+  /// Tries to open `path`; false (and a log line) when it cannot.
+  bool open(const std::string& path);
+  /// Closes the port (if open) and marks the device absent.
+  void close(const std::string& why);
+
+  bool try_send(const char* data, std::size_t len) noexcept override;
+
+  const DeviceConfig& config() const { return config_; }
+  std::uint32_t index() const { return index_; }
+  bool connected() const { return stream_.is_open(); }
+  const std::string& path() const { return path_; }
+  InputCounters& counters() { return counters_; }
+  std::uint64_t bytes_in() const { return bytes_in_; }
+  std::uint64_t connects() const { return connects_; }
+  std::uint64_t write_failures() const { return write_failures_.load(); }
+  const std::string& last_error() const { return last_error_; }
+
+ private:
+  void read_more();
+
+  DeviceConfig config_;
+  std::uint32_t index_;
+  OnLine on_line_;
+  OnState on_state_;
+  boost::asio::posix::stream_descriptor stream_;
+  std::string path_;
+  LineSplitter splitter_;
+  char buf_[4096];
+  InputCounters counters_;
+  std::uint64_t bytes_in_ = 0;
+  std::uint64_t connects_ = 0;
+  std::string last_error_;
+
+  // The writer side, shared with the performance thread.
+  std::atomic_flag write_lock_ = ATOMIC_FLAG_INIT;
+  int write_fd_ = -1;
+  std::atomic<std::uint64_t> write_failures_{0};
+};
+
+}  // namespace csb

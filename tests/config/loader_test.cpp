@@ -1,0 +1,763 @@
+// Tests of the YAML configuration loader (SPEC §3): what a valid file becomes,
+// and where each kind of mistake is reported.
+
+#include "config/loader.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+namespace csb {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+void write_file(const fs::path& p, const std::string& text) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p) << text;
+}
+
+/// A fresh directory with a dummy CSD, removed after the test.
+class ConfigDir : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string templ = (fs::temp_directory_path() / "csb-config-XXXXXX").string();
+    ASSERT_NE(mkdtemp(templ.data()), nullptr);
+    dir_ = templ;
+    write_file(dir_ / "synth.csd", "<CsoundSynthesizer></CsoundSynthesizer>\n");
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  /// Prefix that makes a file valid: a csound section pointing at the dummy CSD.
+  static constexpr const char* head = "csound:\n  csd: synth.csd\n";
+
+  Config load(const std::string& yaml) { return load_config_text(yaml, "t.yaml", dir_.string()); }
+
+  /// The diagnostics of an invalid file; fails the test if it loads.
+  std::vector<Diagnostic> errors(const std::string& yaml) {
+    try {
+      load(yaml);
+    } catch (const ConfigError& e) {
+      return e.diagnostics();
+    }
+    ADD_FAILURE() << "expected a ConfigError for:\n" << yaml;
+    return {};
+  }
+
+  /// Checks the file has exactly one problem, at LINE:COL, whose message holds `fragment`.
+  void expect_one_error(const std::string& yaml, int line, int col, const std::string& fragment) {
+    auto diags = errors(yaml);
+    ASSERT_EQ(diags.size(), 1u) << dump(diags);
+    EXPECT_EQ(diags[0].file, "t.yaml");
+    EXPECT_EQ(diags[0].mark.line, line) << diags[0].to_string();
+    EXPECT_EQ(diags[0].mark.col, col) << diags[0].to_string();
+    EXPECT_NE(diags[0].message.find(fragment), std::string::npos)
+        << "'" << fragment << "' not in: " << diags[0].message;
+  }
+
+  static std::string dump(const std::vector<Diagnostic>& diags) {
+    std::string out;
+    for (const auto& d : diags) out += d.to_string() + "\n";
+    return out;
+  }
+
+  /// The one mapping of a file made of `head`, `devices` and one map entry.
+  Mapping one_mapping(const std::string& devices, const std::string& entry) {
+    Config c = load(std::string(head) + "devices:\n" + devices + "map:\n" + entry);
+    EXPECT_EQ(c.map.size(), 1u);
+    return c.map.empty() ? Mapping{} : c.map[0];
+  }
+
+  fs::path dir_;
+};
+
+const char* knobs = "  knobs:\n    midi: \"nano*\"\n";
+const char* board = "  board:\n    serial: /dev/ttyACM*\n";
+const char* uno = "  uno:\n    serial: /dev/ttyUSB*\n    format: firmata\n";
+
+// The example of SPEC §3, as printed there.
+const char* spec_example = R"(csound:
+  csd: ../csd/synth.csd          # required
+  options: [-odac, -b128, -B512] # Csound flags, applied after the CSD's <CsOptions>
+  on_exit: restart               # when the performance ends by itself: restart | stop | exit
+  restart_delay: 500ms           # first back-off after a failed start; doubles up to 30s
+  watch: false                   # restart when the CSD file changes on disk
+
+control:
+  socket: /run/csbridge/control.sock   # default: $RUNTIME_DIRECTORY/control.sock,
+                                       # else $XDG_RUNTIME_DIR/csbridge.sock, else /tmp/csbridge-$UID.sock
+  mode: "0660"
+
+scan: 1s                         # how often absent devices (MIDI and serial) are looked for
+
+midi:
+  api: auto                      # auto | alsa | jack  (auto: ALSA, then JACK)
+
+devices:
+  knobs:
+    midi: "nanoKONTROL2*"        # glob on the RtMidi port name, case-insensitive
+    passthrough: true            # also feed its raw MIDI to Csound's MIDI input
+  board:
+    serial: "/dev/serial/by-id/usb-Arduino*"   # glob on the device path
+    baud: 115200                 # any rate termios2 accepts, 31250 included
+    format: lines                # lines | midi | firmata
+    columns: [light, dist]       # names for bare positional values (format lines)
+    max_line: 256                # bytes; longer lines are dropped and counted
+
+map:
+  - from: knobs cc 0..7          # DEVICE SOURCE [ch CHANNELS]
+    to: "fader{i}"
+  - from: knobs cc 16 ch 1
+    to: cutoff
+    range: [100, 8000]
+    curve: exp
+  - from: knobs note 36..51
+    to: "pad{i}"
+    value: velocity              # velocity | gate | toggle
+  - from: knobs cc 45
+    do: reset                    # reset | reload | pause | resume | toggle_pause
+  - from: knobs note 60
+    score: 'i "kick" 0 0.5 {value}'
+  - from: board light
+    to: brightness
+    in: [0, 1023]
+  - from: board tag
+    to: rfid
+    type: string
+
+feedback:
+  - from: level                  # a channel the orchestra writes (chnset)
+    to: knobs cc 20
+    range: [0, 1]
+    rate: 30                     # at most this many sends a second; only on change
+  - from: led
+    to: board
+    line: "led={value}"
+)";
+
+TEST_F(ConfigDir, LoadConfigFile_SpecExampleBecomesTheExpectedStructs) {
+  write_file(dir_ / "csd" / "synth.csd", "<CsoundSynthesizer></CsoundSynthesizer>\n");
+  write_file(dir_ / "conf" / "bridge.yaml", spec_example);
+  Config c = load_config_file((dir_ / "conf" / "bridge.yaml").string());
+
+  EXPECT_EQ(c.base_dir, (dir_ / "conf").string());
+  EXPECT_EQ(c.csound.csd, (dir_ / "csd" / "synth.csd").string());
+  EXPECT_EQ(c.csound.options, (std::vector<std::string>{"-odac", "-b128", "-B512"}));
+  EXPECT_EQ(c.csound.on_exit, OnExit::restart);
+  EXPECT_EQ(c.csound.restart_delay, milliseconds(500));
+  EXPECT_FALSE(c.csound.watch);
+  EXPECT_EQ(c.control.socket, "/run/csbridge/control.sock");
+  EXPECT_EQ(c.control.mode, 0660u);
+  EXPECT_EQ(c.scan, seconds(1));
+  EXPECT_EQ(c.midi_api, MidiApi::automatic);
+
+  ASSERT_EQ(c.devices.size(), 2u);
+  const DeviceConfig* k = c.find_device("knobs");
+  ASSERT_NE(k, nullptr);
+  EXPECT_EQ(k->kind, DeviceKind::midi);
+  EXPECT_EQ(k->glob, "nanoKONTROL2*");
+  EXPECT_TRUE(k->passthrough);
+  EXPECT_TRUE(k->speaks_midi());
+  EXPECT_EQ(k->mark.line, 19);
+  EXPECT_EQ(k->mark.col, 3);
+  const DeviceConfig* b = c.find_device("board");
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->kind, DeviceKind::serial);
+  EXPECT_EQ(b->glob, "/dev/serial/by-id/usb-Arduino*");
+  EXPECT_EQ(b->baud, 115200u);
+  EXPECT_EQ(b->format, SerialFormat::lines);
+  EXPECT_EQ(b->columns, (std::vector<std::string>{"light", "dist"}));
+  EXPECT_EQ(b->max_line, 256u);
+  EXPECT_EQ(b->flow, Flow::none);
+  EXPECT_TRUE(b->dtr);
+
+  ASSERT_EQ(c.map.size(), 7u);
+  const Mapping& faders = c.map[0];
+  EXPECT_EQ(faders.from.device, "knobs");
+  EXPECT_EQ(faders.from.kind, SourceKind::cc);
+  EXPECT_TRUE(faders.from.has_number);
+  EXPECT_EQ(faders.from.lo, 0);
+  EXPECT_EQ(faders.from.hi, 7);
+  EXPECT_EQ(faders.from.ch_lo, 0);  // any channel
+  EXPECT_EQ(faders.to, "fader{i}");
+  EXPECT_EQ(faders.mark.line, 30);
+  EXPECT_EQ(faders.mark.col, 5);
+
+  const Mapping& cutoff = c.map[1];
+  EXPECT_EQ(cutoff.from.lo, 16);
+  EXPECT_EQ(cutoff.from.ch_lo, 1);
+  EXPECT_EQ(cutoff.from.ch_hi, 1);
+  EXPECT_EQ(cutoff.range, (std::pair{100.0, 8000.0}));
+  EXPECT_EQ(cutoff.curve, Curve::exp);
+
+  const Mapping& pads = c.map[2];
+  EXPECT_EQ(pads.from.kind, SourceKind::note);
+  EXPECT_EQ(pads.from.lo, 36);
+  EXPECT_EQ(pads.from.hi, 51);
+  EXPECT_EQ(pads.value, ValueMode::velocity);
+
+  EXPECT_EQ(c.map[3].action, Action::reset);
+  EXPECT_TRUE(c.map[3].to.empty());
+  EXPECT_EQ(c.map[4].score, "i \"kick\" 0 0.5 {value}");
+  EXPECT_EQ(c.map[4].from.lo, 60);
+
+  const Mapping& light = c.map[5];
+  EXPECT_EQ(light.from.kind, SourceKind::named);
+  EXPECT_EQ(light.from.name, "light");
+  EXPECT_EQ(light.in, (std::pair{0.0, 1023.0}));
+  EXPECT_TRUE(c.map[6].is_string);
+  EXPECT_EQ(c.map[6].from.name, "tag");
+
+  ASSERT_EQ(c.feedback.size(), 2u);
+  const Feedback& level = c.feedback[0];
+  EXPECT_EQ(level.channel, "level");
+  EXPECT_EQ(level.device, "knobs");
+  EXPECT_EQ(level.kind, FeedbackKind::midi_cc);
+  EXPECT_EQ(level.number, 20);
+  EXPECT_EQ(level.ch, 1);
+  EXPECT_EQ(level.range, (std::pair{0.0, 1.0}));
+  EXPECT_EQ(level.rate, 30.0);
+  EXPECT_EQ(level.mark.line, 51);
+  const Feedback& led = c.feedback[1];
+  EXPECT_EQ(led.kind, FeedbackKind::line);
+  EXPECT_EQ(led.device, "board");
+  EXPECT_EQ(led.line, "led={value}");
+  EXPECT_EQ(led.rate, 50.0);
+}
+
+TEST_F(ConfigDir, LoadConfigText_MinimalFileTakesEveryDefault) {
+  Config c = load(head);
+  EXPECT_EQ(c.csound.csd, (dir_ / "synth.csd").string());
+  EXPECT_TRUE(c.csound.options.empty());
+  EXPECT_EQ(c.csound.on_exit, OnExit::restart);
+  EXPECT_EQ(c.csound.restart_delay, milliseconds(500));
+  EXPECT_FALSE(c.csound.watch);
+  EXPECT_EQ(c.control.socket, "");
+  EXPECT_EQ(c.control.mode, 0660u);
+  EXPECT_EQ(c.scan, seconds(1));
+  EXPECT_EQ(c.midi_api, MidiApi::automatic);
+  EXPECT_TRUE(c.devices.empty());
+  EXPECT_TRUE(c.map.empty());
+  EXPECT_TRUE(c.feedback.empty());
+}
+
+TEST_F(ConfigDir, LoadConfigText_PathsResolveAgainstBaseDir) {
+  write_file(dir_ / "sub" / "x.csd", "");
+  Config c = load(
+      "csound:\n  csd: ./sub/../sub/x.csd\ncontrol:\n  socket: run/ctl.sock\n"
+      "devices:\n  b:\n    serial: ttys/fake*\n  abs:\n    serial: /dev/ttyS*\n");
+  EXPECT_EQ(c.csound.csd, (dir_ / "sub" / "x.csd").string());
+  EXPECT_EQ(c.control.socket, (dir_ / "run" / "ctl.sock").string());
+  EXPECT_EQ(c.devices[0].glob, (dir_ / "ttys" / "fake*").string());
+  EXPECT_EQ(c.devices[1].glob, "/dev/ttyS*");
+}
+
+TEST_F(ConfigDir, LoadConfigText_DurationsAndModes) {
+  Config c =
+      load(std::string(head) + "  restart_delay: 1.5s\nscan: 500us\ncontrol:\n  mode: 0600\n");
+  EXPECT_EQ(c.csound.restart_delay, milliseconds(1500));
+  EXPECT_EQ(c.scan, std::chrono::microseconds(500));
+  EXPECT_EQ(c.control.mode, 0600u);
+  EXPECT_EQ(load(std::string(head) + "control:\n  mode: \"0666\"\nscan: 20ms\n").control.mode,
+            0666u);
+}
+
+TEST_F(ConfigDir, LoadConfigText_DeviceDefaultsAndSerialOptions) {
+  Config c = load(std::string(head) +
+                  "devices:\n  b:\n    serial: /dev/ttyACM*\n"
+                  "  din:\n    serial: /dev/ttyAMA0\n    format: midi\n    baud: 31250\n"
+                  "    passthrough: true\n    flow: rtscts\n    dtr: false\n");
+  const DeviceConfig& b = c.devices[0];
+  EXPECT_EQ(b.format, SerialFormat::lines);
+  EXPECT_EQ(b.baud, 115200u);
+  EXPECT_EQ(b.max_line, 256u);
+  EXPECT_FALSE(b.passthrough);
+  EXPECT_TRUE(b.dtr);
+  const DeviceConfig& din = c.devices[1];
+  EXPECT_EQ(din.format, SerialFormat::midi);
+  EXPECT_TRUE(din.speaks_midi());
+  EXPECT_EQ(din.baud, 31250u);
+  EXPECT_TRUE(din.passthrough);
+  EXPECT_EQ(din.flow, Flow::rtscts);
+  EXPECT_FALSE(din.dtr);
+}
+
+TEST_F(ConfigDir, Source_EveryMidiKind) {
+  struct Case {
+    const char* from;
+    SourceKind kind;
+    int lo, hi;
+    bool has_number;
+  };
+  const Case cases[] = {
+      {"cc 7", SourceKind::cc, 7, 7, true},
+      {"cc14 31", SourceKind::cc14, 31, 31, true},
+      {"nrpn 16383", SourceKind::nrpn, 16383, 16383, true},
+      {"rpn 0..2", SourceKind::rpn, 0, 2, true},
+      {"note 0..127", SourceKind::note, 0, 127, true},
+      {"polytouch 60", SourceKind::polytouch, 60, 60, true},
+      {"aftertouch", SourceKind::aftertouch, 0, 0, false},
+      {"program", SourceKind::program, 0, 0, false},
+      {"bend", SourceKind::bend, 0, 0, false},
+      {"clock", SourceKind::clock, 0, 0, false},
+  };
+  for (const auto& k : cases) {
+    SCOPED_TRACE(k.from);
+    bool range = k.hi > k.lo;
+    Mapping m = one_mapping(knobs, std::string("  - from: knobs ") + k.from +
+                                       "\n    to: " + (range ? "\"x{n}\"" : "x") + "\n");
+    EXPECT_EQ(m.from.kind, k.kind);
+    EXPECT_EQ(m.from.lo, k.lo);
+    EXPECT_EQ(m.from.hi, k.hi);
+    EXPECT_EQ(m.from.has_number, k.has_number);
+    EXPECT_EQ(m.from.ch_lo, 0);
+  }
+}
+
+TEST_F(ConfigDir, Source_MidiChannelsAreOneBasedAsWritten) {
+  Mapping one = one_mapping(knobs, "  - from: knobs note 60 ch 16\n    to: a\n");
+  EXPECT_EQ(one.from.ch_lo, 16);
+  EXPECT_EQ(one.from.ch_hi, 16);
+  Mapping span = one_mapping(knobs, "  - from: knobs bend ch 1..4\n    to: \"bend{ch}\"\n");
+  EXPECT_EQ(span.from.ch_lo, 1);
+  EXPECT_EQ(span.from.ch_hi, 4);
+}
+
+TEST_F(ConfigDir, Source_SerialMidiDeviceTakesMidiSources) {
+  Mapping m = one_mapping("  din:\n    serial: /dev/ttyAMA0\n    format: midi\n",
+                          "  - from: din cc 1 ch 2\n    to: a\n");
+  EXPECT_EQ(m.from.kind, SourceKind::cc);
+  EXPECT_EQ(m.from.ch_lo, 2);
+}
+
+TEST_F(ConfigDir, Source_LinesKinds) {
+  Mapping named = one_mapping(board, "  - from: board light\n    to: brightness\n");
+  EXPECT_EQ(named.from.kind, SourceKind::named);
+  EXPECT_EQ(named.from.name, "light");
+  EXPECT_FALSE(named.from.has_number);
+  EXPECT_FALSE(named.in.has_value());  // lines values pass unchanged without `in`
+
+  Mapping pos = one_mapping(board, "  - from: board 2..5\n    to: \"p{i}\"\n");
+  EXPECT_EQ(pos.from.kind, SourceKind::positional);
+  EXPECT_EQ(pos.from.lo, 2);
+  EXPECT_EQ(pos.from.hi, 5);
+
+  Mapping one = one_mapping(board, "  - from: board 0\n    to: first\n");
+  EXPECT_EQ(one.from.kind, SourceKind::positional);
+  EXPECT_EQ(one.from.lo, 0);
+
+  Mapping any = one_mapping(board, "  - from: board *\n");
+  EXPECT_EQ(any.from.kind, SourceKind::wildcard);
+  EXPECT_EQ(any.to, "{name}");
+
+  Mapping prefixed = one_mapping(board, "  - from: board *\n    to: \"s.{name}\"\n");
+  EXPECT_EQ(prefixed.to, "s.{name}");
+
+  Mapping text = one_mapping(board, "  - from: board tag\n    to: rfid\n    type: string\n");
+  EXPECT_TRUE(text.is_string);
+}
+
+TEST_F(ConfigDir, Source_FirmataPins) {
+  Mapping a = one_mapping(uno, "  - from: uno A0..A5\n    to: \"pot{n}\"\n");
+  EXPECT_EQ(a.from.kind, SourceKind::analog);
+  EXPECT_EQ(a.from.lo, 0);
+  EXPECT_EQ(a.from.hi, 5);
+  Mapping a15 = one_mapping(uno, "  - from: uno A15\n    to: last\n");
+  EXPECT_EQ(a15.from.lo, 15);
+  Mapping d = one_mapping(uno, "  - from: uno D53\n    do: pause\n");
+  EXPECT_EQ(d.from.kind, SourceKind::digital);
+  EXPECT_EQ(d.from.lo, 53);
+  EXPECT_EQ(d.action, Action::pause);
+}
+
+TEST_F(ConfigDir, Mapping_DefaultsAndOptions) {
+  Mapping plain = one_mapping(knobs, "  - from: knobs cc 1\n    to: a\n");
+  EXPECT_FALSE(plain.in.has_value());
+  EXPECT_EQ(plain.range, (std::pair{0.0, 1.0}));
+  EXPECT_FALSE(plain.range_raw);
+  EXPECT_EQ(plain.curve, Curve::lin);
+  EXPECT_FALSE(plain.invert);
+  EXPECT_EQ(plain.value, ValueMode::velocity);
+  EXPECT_EQ(plain.action, Action::none);
+
+  Mapping bend = one_mapping(knobs, "  - from: knobs bend\n    to: b\n");
+  EXPECT_EQ(bend.range, (std::pair{-1.0, 1.0}));
+  Mapping bend_set = one_mapping(knobs, "  - from: knobs bend\n    to: b\n    range: [-2, 2]\n");
+  EXPECT_EQ(bend_set.range, (std::pair{-2.0, 2.0}));
+
+  Mapping power = one_mapping(knobs, "  - from: knobs cc 1\n    to: a\n    curve: 2.5\n");
+  EXPECT_EQ(power.curve, Curve::power);
+  EXPECT_EQ(power.power, 2.5);
+
+  Mapping raw = one_mapping(knobs, "  - from: knobs cc 1\n    to: a\n    range: raw\n");
+  EXPECT_TRUE(raw.range_raw);
+
+  Mapping full = one_mapping(knobs,
+                             "  - from: knobs note 1\n    to: a\n    in: [10, 100]\n"
+                             "    range: [1, 1e3]\n    curve: log\n    invert: true\n"
+                             "    value: toggle\n");
+  EXPECT_EQ(full.in, (std::pair{10.0, 100.0}));
+  EXPECT_EQ(full.range, (std::pair{1.0, 1000.0}));
+  EXPECT_EQ(full.curve, Curve::log);
+  EXPECT_TRUE(full.invert);
+  EXPECT_EQ(full.value, ValueMode::toggle);
+
+  EXPECT_EQ(one_mapping(knobs, "  - from: knobs cc 64\n    to: s\n    value: toggle\n").value,
+            ValueMode::toggle);
+  EXPECT_EQ(one_mapping(knobs, "  - from: knobs note 1\n    to: g\n    value: gate\n").value,
+            ValueMode::gate);
+}
+
+TEST_F(ConfigDir, Mapping_ActionsAndScore) {
+  const std::pair<const char*, Action> actions[] = {{"reset", Action::reset},
+                                                    {"reload", Action::reload},
+                                                    {"pause", Action::pause},
+                                                    {"resume", Action::resume},
+                                                    {"toggle_pause", Action::toggle_pause}};
+  for (const auto& [word, action] : actions)
+    EXPECT_EQ(
+        one_mapping(knobs, std::string("  - from: knobs program\n    do: ") + word + "\n").action,
+        action);
+  Mapping s = one_mapping(
+      knobs, "  - from: knobs note 36..38 ch 10\n    score: \"i 1 0 1 {n} {i} {ch} {value}\"\n");
+  EXPECT_EQ(s.score, "i 1 0 1 {n} {i} {ch} {value}");
+  EXPECT_TRUE(s.to.empty());
+}
+
+TEST_F(ConfigDir, Feedback_EveryTargetKind) {
+  Config c = load(std::string(head) + "devices:\n" + knobs + board + uno +
+                  "feedback:\n"
+                  "  - from: a\n    to: knobs cc 7 ch 3\n    range: [0, 10]\n    rate: 0\n"
+                  "  - from: b\n    to: knobs cc14 31\n"
+                  "  - from: c.d-e_f\n    to: knobs note 60\n"
+                  "  - from: d\n    to: board\n    line: \"{name}={value}\"\n"
+                  "  - from: e\n    to: uno D13\n"
+                  "  - from: f\n    to: uno PWM9\n");
+  ASSERT_EQ(c.feedback.size(), 6u);
+  EXPECT_EQ(c.feedback[0].kind, FeedbackKind::midi_cc);
+  EXPECT_EQ(c.feedback[0].number, 7);
+  EXPECT_EQ(c.feedback[0].ch, 3);
+  EXPECT_EQ(c.feedback[0].range, (std::pair{0.0, 10.0}));
+  EXPECT_EQ(c.feedback[0].rate, 0.0);
+  EXPECT_EQ(c.feedback[1].kind, FeedbackKind::midi_cc14);
+  EXPECT_EQ(c.feedback[1].number, 31);
+  EXPECT_EQ(c.feedback[2].kind, FeedbackKind::midi_note);
+  EXPECT_EQ(c.feedback[2].channel, "c.d-e_f");
+  EXPECT_EQ(c.feedback[3].kind, FeedbackKind::line);
+  EXPECT_EQ(c.feedback[3].line, "{name}={value}");
+  EXPECT_EQ(c.feedback[4].kind, FeedbackKind::firmata_digital);
+  EXPECT_EQ(c.feedback[4].number, 13);
+  EXPECT_EQ(c.feedback[5].kind, FeedbackKind::firmata_pwm);
+  EXPECT_EQ(c.feedback[5].number, 9);
+}
+
+// ---- errors, each at its exact position ------------------------------------
+
+TEST_F(ConfigDir, Errors_UnknownKeyPointsAtTheKey) {
+  expect_one_error(std::string(head) + "devices:\n" + knobs +
+                       "map:\n  - from: knobs cc 1\n    to: a\n    rnage: [0, 1]\n",
+                   9, 5,
+                   "unknown key 'rnage' in map entry (expected one of: from, to, do, score, in, "
+                   "range, curve, invert, value, type)");
+  expect_one_error(std::string(head) + "  csd_path: x\n", 3, 3, "unknown key 'csd_path' in csound");
+}
+
+TEST_F(ConfigDir, Errors_BadValuePointsAtTheValue) {
+  expect_one_error(std::string(head) + "devices:\n" + knobs +
+                       "map:\n  - from: knobs cc 1\n    to: a\n    range: [0, x]\n",
+                   9, 16, "map[0].range: expected a list of two numbers [lo, hi], got 'x'");
+  expect_one_error(std::string(head) + "devices:\n" + knobs +
+                       "map:\n  - from: knobs cc 1\n    to: a\n  - from: knobs cc 2\n"
+                       "    to: b\n  - from: knobs cc 3\n    to: c\n    range: 5\n",
+                   13, 12, "map[2].range: expected a list of two numbers [lo, hi]");
+}
+
+TEST_F(ConfigDir, Errors_WrongTypesNeverDefault) {
+  expect_one_error(std::string(head) + "  watch: 1\n", 3, 10,
+                   "csound.watch: expected true or false");
+  expect_one_error(std::string(head) + "devices:\n  b:\n    serial: /dev/x\n    baud: fast\n", 6,
+                   11, "devices.b.baud: expected a whole number");
+  expect_one_error(std::string(head) + "devices:\n  b:\n    serial: /dev/x\n    baud: 9600.5\n", 6,
+                   11, "expected a whole number");
+  expect_one_error(std::string(head) + "feedback: level\n", 3, 11,
+                   "feedback: expected a list of feedback entries");
+  expect_one_error(std::string(head) + "  options: [-d, [x]]\n", 3, 17,
+                   "csound.options[1]: expected a string, got a list");
+}
+
+TEST_F(ConfigDir, Errors_EmptyValueIsReportedAtItsKey) {
+  // yaml-cpp puts an empty value at the next token; the key is where the user looks.
+  expect_one_error("csound:\n  csd:\n  watch: true\n", 2, 3,
+                   "csound.csd: expected a string, got nothing");
+}
+
+TEST_F(ConfigDir, Errors_DurationNeedsAUnitAndMustBePositive) {
+  expect_one_error(std::string(head) + "scan: 5\n", 3, 7, "a duration needs a unit");
+  expect_one_error(std::string(head) + "scan: 0ms\n", 3, 7, "must be longer than 0");
+  expect_one_error(std::string(head) + "scan: -1s\n", 3, 7, "expected a duration");
+}
+
+TEST_F(ConfigDir, Errors_ExpCurveNeedsPositiveBounds) {
+  expect_one_error(
+      std::string(head) + "devices:\n" + knobs +
+          "map:\n  - from: knobs cc 1\n    to: a\n    range: [-1, 1]\n    curve: exp\n",
+      10, 12, "exp needs lo·(hi/lo)^x with both range bounds > 0");
+  expect_one_error(std::string(head) + "devices:\n" + knobs +
+                       "map:\n  - from: knobs cc 1\n    to: a\n    curve: -2\n",
+                   9, 12, "a power curve needs a number > 0");
+}
+
+TEST_F(ConfigDir, Errors_NumberRangeNeedsIndexPlaceholder) {
+  expect_one_error(
+      std::string(head) + "devices:\n" + knobs + "map:\n  - from: knobs cc 0..7\n    to: x\n", 8, 9,
+      "range cc 0..7 would write every number into one channel 'x'; use {i} or {n}");
+  // A one-number "range" needs nothing.
+  EXPECT_NO_THROW(load(std::string(head) + "devices:\n" + knobs +
+                       "map:\n  - from: knobs cc 3..3\n    to: x\n"));
+}
+
+TEST_F(ConfigDir, Errors_UnknownDevicePointsAtFromValue) {
+  expect_one_error(
+      std::string(head) + "devices:\n" + knobs + "map:\n  - from: pads note 1\n    to: x\n", 7, 11,
+      "map[0].from: unknown device 'pads' (devices: knobs)");
+}
+
+TEST_F(ConfigDir, Errors_MissingCsd) {
+  expect_one_error("csound:\n  csd: nowhere/x.csd\n", 2, 8,
+                   "csound.csd: CSD not found: " + (dir_ / "nowhere" / "x.csd").string());
+}
+
+TEST_F(ConfigDir, Errors_ChannelsAndNumbersOutOfBounds) {
+  const std::string pre = std::string(head) + "devices:\n" + knobs + board + "map:\n  - from: ";
+  expect_one_error(pre + "knobs cc 1 ch 0\n    to: x\n", 9, 11,
+                   "MIDI channel 0 is out of range 1..16");
+  expect_one_error(pre + "knobs note 128\n    to: x\n", 9, 11,
+                   "note number 128 is out of range 0..127");
+  expect_one_error(pre + "knobs nrpn 16384\n    to: x\n", 9, 11, "out of range 0..16383");
+  expect_one_error(pre + "knobs cc\n    to: x\n", 9, 11, "cc needs a number");
+  expect_one_error(pre + "knobs cc 1 chan 2\n    to: x\n", 9, 11, "unexpected 'chan'");
+  expect_one_error(pre + "board light ch 1\n    to: x\n", 9, 11, "unexpected 'ch' after 'light'");
+  expect_one_error(pre + "knobs clock ch 1\n    to: x\n", 9, 11, "clock has no MIDI channel");
+}
+
+TEST_F(ConfigDir, Errors_SourceMustFitTheDevice) {
+  const std::string pre =
+      std::string(head) + "devices:\n" + knobs + board + uno + "map:\n  - from: ";
+  expect_one_error(pre + "board note 60\n    to: x\n", 12, 11, "is a serial 'lines' device");
+  expect_one_error(pre + "knobs A0\n    to: x\n", 12, 11, "device 'knobs' speaks MIDI");
+  expect_one_error(pre + "uno light\n    to: x\n", 12, 11, "device 'uno' speaks firmata");
+  expect_one_error(pre + "uno A16\n    to: x\n", 12, 11, "pin A16 is out of range A0..A15");
+}
+
+TEST_F(ConfigDir, Errors_OneTargetOnly) {
+  expect_one_error(std::string(head) + "devices:\n" + knobs +
+                       "map:\n  - from: knobs cc 1\n    score: 'i 1 0 1'\n    to: a\n",
+                   9, 5, "map[0].to: use only one of to, do, score (already has 'score')");
+}
+
+TEST_F(ConfigDir, Errors_ValueModesPerSource) {
+  const std::string pre = std::string(head) + "devices:\n" + knobs + "map:\n  - from: knobs ";
+  expect_one_error(pre + "cc 1\n    to: a\n    value: velocity\n", 9, 12,
+                   "value: velocity does not work on a cc source");
+  expect_one_error(pre + "cc 1\n    to: a\n    value: gate\n", 9, 12, "value: gate does not work");
+  expect_one_error(pre + "bend\n    to: a\n    value: toggle\n", 9, 12,
+                   "value: toggle does not work");
+}
+
+TEST_F(ConfigDir, Errors_TemplatesAndTypes) {
+  const std::string pre = std::string(head) + "devices:\n" + knobs + board + "map:\n  - from: ";
+  expect_one_error(pre + "knobs cc 1\n    to: \"a{oops}\"\n", 10, 9,
+                   "unknown placeholder '{oops}'");
+  expect_one_error(pre + "knobs cc 1\n    to: \"a{i\"\n", 10, 9, "unclosed '{'");
+  expect_one_error(pre + "knobs cc 1\n    to: \"a b\"\n", 10, 9, "bad channel name 'a b'");
+  expect_one_error(pre + "knobs cc 1\n    to: \"\"\n", 10, 9, "channel name is empty");
+  expect_one_error(pre + "board *\n    to: x\n", 10, 9, "a '*' source needs '{name}'");
+  expect_one_error(pre + "knobs note 1\n    score: \"i 1 0 1 {name}\"\n", 10, 12,
+                   "unknown placeholder '{name}'");
+  expect_one_error(pre + "knobs cc 1\n    to: a\n    type: string\n", 11, 5,
+                   "type: string only works on serial lines sources");
+  expect_one_error(pre + "board t\n    to: a\n    type: string\n    curve: exp\n", 12, 5,
+                   "map[0].curve: not allowed with type: string");
+  expect_one_error(pre + "board t\n    score: \"i 1 0 1\"\n    type: string\n", 11, 5,
+                   "type: string needs 'to:'");
+}
+
+TEST_F(ConfigDir, Errors_DeviceDefinitions) {
+  expect_one_error(std::string(head) + "devices:\n  b:\n    serial: /dev/x\n    format: csv\n", 6,
+                   13, "devices.b.format: expected one of lines | midi | firmata, got 'csv'");
+  expect_one_error(std::string(head) + "devices:\n  b:\n    serial: /dev/x\n    max_line: 70000\n",
+                   6, 15, "70000 is out of range 16..65536");
+  expect_one_error(std::string(head) + "devices:\n  b:\n    serial: /dev/x\n    baud: 4000001\n", 6,
+                   11, "out of range 1..4000000");
+  expect_one_error(std::string(head) + "devices:\n  b:\n    midi: x\n    flow: rtscts\n", 6, 5,
+                   "devices.b.flow: only for serial devices");
+  expect_one_error(std::string(head) + "devices:\n  my board:\n    midi: x\n", 4, 3,
+                   "bad device name 'my board'");
+  // A device that failed is not reported again as unknown by the mappings using it.
+  expect_one_error(std::string(head) + "devices:\n  b:\n    passthrough: true\n" +
+                       "map:\n  - from: b cc 1\n    to: x\n",
+                   4, 3, "devices.b: needs either 'midi:'");
+}
+
+TEST_F(ConfigDir, Errors_FeedbackTargets) {
+  const std::string pre =
+      std::string(head) + "devices:\n" + knobs + board + "feedback:\n  - from: x\n";
+  expect_one_error(pre + "    to: knobs\n", 10, 9, "device 'knobs' speaks MIDI");
+  expect_one_error(pre + "    to: board led\n", 10, 9, "is a serial 'lines' device");
+  expect_one_error(pre + "    to: knobs cc14 32\n", 10, 9, "cc14 number must be 0..31");
+  expect_one_error(pre + "    to: knobs cc 1\n    range: [1, 1]\n", 11, 12,
+                   "the two bounds must differ");
+  expect_one_error(pre + "    to: board\n    line: \"{value\"\n", 11, 11, "unclosed '{'");
+  expect_one_error(pre + "    to: board\n", 9, 5,
+                   "feedback[0]: a lines device needs a 'line:' template");
+}
+
+TEST_F(ConfigDir, Errors_TopLevelShape) {
+  expect_one_error("", 1, 1, "the file is empty");
+  expect_one_error("# nothing\n", 1, 1, "the file is empty");
+  expect_one_error("just text\n", 1, 1, "expected a map with at least 'csound:'");
+  expect_one_error("devices: {}\n", 1, 1, "missing required section 'csound:'");
+  expect_one_error(std::string(head) + "---\ncsound: {}\n", 4, 1, "only one YAML document");
+}
+
+TEST_F(ConfigDir, Errors_YamlSyntaxErrorAtParserMark) {
+  // An unclosed flow list: yaml-cpp notices at the next key, and says so there.
+  auto diags = errors("csound:\n  csd: synth.csd\n  options: [-d\nscan: 1s\n");
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_EQ(diags[0].to_string(), "t.yaml:4:5: YAML syntax error: end of sequence flow not found");
+}
+
+TEST_F(ConfigDir, Errors_AllReportedAtOnceInFileOrder) {
+  auto diags = errors(
+      "scan: 1\n"             // 1: no unit
+      "csound:\n"             // 2
+      "  csd: missing.csd\n"  // 3: not found
+      "  on_exit: never\n"    // 4: bad choice
+      "devices:\n"            // 5
+      "  k:\n"                // 6
+      "    midi: x\n"         // 7
+      "    baud: 9600\n"      // 8: serial only
+      "map:\n"                // 9
+      "  - from: k cc 200\n"  // 10: out of range
+      "    to: a\n"           // 11
+      "  - from: k cc 1\n"    // 12
+      "    to: b\n"           // 13
+      "    color: red\n"      // 14: unknown key
+      "feedback:\n"           // 15
+      "  - from: c\n"         // 16
+      "    to: k cc 1\n"      // 17
+      "    rate: fast\n");    // 18: not a number
+  ASSERT_EQ(diags.size(), 7u) << dump(diags);
+  const std::pair<int, int> where[] = {{1, 7},   {3, 8},  {4, 12}, {8, 5},
+                                       {10, 11}, {14, 5}, {18, 11}};
+  for (std::size_t i = 0; i < diags.size(); ++i) {
+    EXPECT_EQ(diags[i].mark.line, where[i].first) << diags[i].to_string();
+    EXPECT_EQ(diags[i].mark.col, where[i].second) << diags[i].to_string();
+  }
+}
+
+TEST(LoadConfigFile, MissingFileSaysCannotRead) {
+  try {
+    load_config_file("/nonexistent/csbridge.yaml");
+    FAIL() << "no ConfigError";
+  } catch (const ConfigError& e) {
+    ASSERT_EQ(e.diagnostics().size(), 1u);
+    EXPECT_EQ(e.diagnostics()[0].mark.line, 0);
+    EXPECT_EQ(std::string(e.what()),
+              "/nonexistent/csbridge.yaml: cannot read /nonexistent/csbridge.yaml: No such file or "
+              "directory");
+  }
+}
+
+// ---- fixtures --------------------------------------------------------------
+
+std::vector<fs::path> yaml_files(const fs::path& dir) {
+  std::vector<fs::path> out;
+  if (!fs::is_directory(dir)) return out;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().extension() == ".yaml") out.push_back(e.path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST(ConfigFixtures, GoodFilesLoad) {
+  auto files = yaml_files(fs::path(CSB_TEST_DATA) / "config" / "good");
+  ASSERT_GE(files.size(), 3u);
+  for (const auto& f : files) {
+    SCOPED_TRACE(f.string());
+    try {
+      Config c = load_config_file(f.string());
+      EXPECT_EQ(c.csound.csd, (fs::path(CSB_TEST_DATA) / "config" / "ok.csd").string());
+    } catch (const ConfigError& e) {
+      ADD_FAILURE() << e.what();
+    }
+  }
+}
+
+// Each bad fixture starts with `# expect: LINE:COL: fragment` lines: one per problem
+// the loader must report, at that exact place. Nothing else may be reported, so the
+// fixtures and the code cannot drift apart.
+TEST(ConfigFixtures, BadFilesReportExactlyTheExpectedProblems) {
+  auto files = yaml_files(fs::path(CSB_TEST_DATA) / "config" / "bad");
+  ASSERT_GE(files.size(), 15u);
+  const std::regex expect_re(R"(^# expect: (\d+):(\d+): (.+)$)");
+  for (const auto& f : files) {
+    SCOPED_TRACE(f.string());
+    struct Expect {
+      int line, col;
+      std::string fragment;
+    };
+    std::vector<Expect> expects;
+    std::ifstream in(f);
+    std::string line;
+    while (std::getline(in, line)) {
+      std::smatch m;
+      if (!std::regex_match(line, m, expect_re)) break;
+      expects.push_back({std::stoi(m[1]), std::stoi(m[2]), m[3]});
+    }
+    ASSERT_FALSE(expects.empty()) << "no '# expect:' lines at the top";
+
+    std::vector<Diagnostic> diags;
+    try {
+      load_config_file(f.string());
+    } catch (const ConfigError& e) {
+      diags = e.diagnostics();
+    }
+    std::string all;
+    for (const auto& d : diags) all += d.to_string() + "\n";
+    EXPECT_EQ(diags.size(), expects.size()) << all;
+    for (const auto& x : expects) {
+      bool found = std::any_of(diags.begin(), diags.end(), [&](const Diagnostic& d) {
+        return d.file == f.string() && d.mark.line == x.line && d.mark.col == x.col &&
+               d.message.find(x.fragment) != std::string::npos;
+      });
+      EXPECT_TRUE(found) << "no diagnostic at " << x.line << ":" << x.col << " with '" << x.fragment
+                         << "'; got:\n"
+                         << all;
+    }
+  }
+}
+
+// STYLE §10: every shipped mapping file loads.
+TEST(ConfigFixtures, ShippedMappingsLoad) {
+  auto files = yaml_files(fs::path(CSB_SOURCE_DIR) / "mappings");
+  if (files.empty()) GTEST_SKIP() << "no mappings/*.yaml yet";
+  for (const auto& f : files) {
+    SCOPED_TRACE(f.string());
+    try {
+      load_config_file(f.string());
+    } catch (const ConfigError& e) {
+      ADD_FAILURE() << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace csb

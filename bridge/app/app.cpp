@@ -1,6 +1,7 @@
 #include "app/app.hpp"
 
 #include <glob.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -90,6 +91,8 @@ App::App(Config config, RunOptions options)
       retry_timer_(io_),
       backoff_(config_.csound.restart_delay) {
   started_at_ = std::chrono::steady_clock::now();
+  // First, so a stop asked for during start-up is a clean stop too.
+  for (int signo : {SIGINT, SIGTERM, SIGUSR1, SIGHUP}) signals_.add(signo);
   router_ = std::make_unique<Router>(config_, channels_, static_cast<RouterSink&>(*this));
   std::string socket = !options_.control_path.empty() ? options_.control_path
                        : !config_.control.socket.empty() ? config_.control.socket
@@ -154,11 +157,11 @@ void App::build_devices() {
 }
 
 int App::run() {
-  signals_.add(SIGINT);
-  signals_.add(SIGTERM);
-  signals_.add(SIGUSR1);
-  signals_.add(SIGHUP);
   wait_signals();
+  sigset_t handled;
+  sigemptyset(&handled);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) sigaddset(&handled, s);
+  pthread_sigmask(SIG_UNBLOCK, &handled, nullptr);
   spdlog::info("csbridge: config {}, CSD {}, control socket {}", config_.path,
                config_.csound.csd, control_->path());
   scan_devices();

@@ -2,6 +2,8 @@
 // configuration error, 1 fatal runtime error.
 
 #include <glob.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -181,6 +183,16 @@ int cmd_ports() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // For `run`, signals wait, blocked, until the event loop handles them
+  // (App::run), so a stop asked for during start-up is still a clean stop;
+  // threads created meanwhile (Csound's) inherit the mask and never take them.
+  if (argc > 1 && std::string_view(argv[1]) == "run") {
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) sigaddset(&stop_signals, s);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  }
+
   CLI::App cli{"csbridge: MIDI and serial hardware bridge for Csound"};
   cli.set_version_flag("--version", std::string("csbridge ") + CSBRIDGE_VERSION);
   cli.require_subcommand(1);

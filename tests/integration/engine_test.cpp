@@ -1,1 +1,212 @@
+// The Csound engine inside the real service: resets keep values, broken
+// CSDs never stop the service, on_exit, pause, signals, clean stops.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <thread>
+
 #include "harness.hpp"
+
+using namespace csbt;
+
+namespace {
+
+const char* kCopy = R"(
+chn_k "x", 1
+chn_k "y", 2
+chn_S "s", 1
+chn_k "slen", 2
+instr 1
+  chnset chnget:k("x"), "y"
+  chnset strlenk(chnget:S("s")), "slen"
+endin
+alwayson 1
+)";
+
+struct EngineFixture : ::testing::Test {
+  TempDir dir;
+  std::unique_ptr<Bridge> bridge;
+
+  std::string config(const std::string& csound_extra = "", const std::string& score = "f0 z",
+                     const std::string& orchestra = kCopy) {
+    dir.write("test.csd", make_csd(orchestra, score));
+    return dir.write("test.yaml",
+                     "csound:\n  csd: test.csd\n  restart_delay: 100ms\n" + csound_extra);
+  }
+  /// The `status` reply; an empty csound object while the socket is not up yet.
+  nlohmann::json status() {
+    auto s = bridge->ctl("status");
+    if (!s.contains("csound")) s["csound"] = nlohmann::json::object();
+    return s;
+  }
+  void TearDown() override {
+    if (bridge && bridge->alive()) EXPECT_EQ(bridge->terminate(), 0) << bridge->log();
+  }
+};
+
+}  // namespace
+
+TEST_F(EngineFixture, Engine_SetAndGetThroughControlSocket) {
+  bridge = std::make_unique<Bridge>(dir, config());
+  ASSERT_TRUE(bridge->wait_state("running")) << bridge->log();
+  EXPECT_EQ(bridge->ctl("set x 0.5")["ok"], true);
+  EXPECT_TRUE(bridge->wait_value("y", 0.5));
+  EXPECT_EQ(bridge->ctl("set s \"two words\"")["ok"], true);
+  EXPECT_TRUE(bridge->wait_value("slen", 9));
+  auto bad = bridge->ctl("set x nan");
+  EXPECT_EQ(bad["ok"], false);
+  EXPECT_NE(bad["error"].get<std::string>().find("number"), std::string::npos);
+  EXPECT_EQ(bridge->ctl("set x")["ok"], false);
+  EXPECT_EQ(bridge->ctl("frobnicate")["ok"], false);
+  // The connection-level errors did not hurt the service.
+  EXPECT_EQ(bridge->value("y"), 0.5);
+  auto channels = bridge->ctl("channels");
+  ASSERT_EQ(channels["ok"], true);
+  bool found = false;
+  for (auto& c : channels["channels"])
+    if (c["name"] == "y") found = true;
+  EXPECT_TRUE(found) << channels.dump();
+}
+
+TEST_F(EngineFixture, Engine_ResetRestoresEveryValue) {
+  bridge = std::make_unique<Bridge>(dir, config());
+  ASSERT_TRUE(bridge->wait_state("running")) << bridge->log();
+  bridge->ctl("set x 42");
+  bridge->ctl("set s \"hello\"");
+  ASSERT_TRUE(bridge->wait_value("y", 42));
+  auto k_before = status()["csound"]["kcycles"].get<long>();
+  EXPECT_EQ(bridge->ctl("reset")["ok"], true);
+  EXPECT_TRUE(eventually([&] { return status()["csound"]["restarts"] == 1; }));
+  ASSERT_TRUE(bridge->wait_state("running"));
+  EXPECT_TRUE(bridge->wait_value("y", 42)) << bridge->log();
+  EXPECT_TRUE(bridge->wait_value("slen", 5));
+  EXPECT_GT(status()["csound"]["kcycles"].get<long>(), k_before);
+}
+
+TEST_F(EngineFixture, Engine_Sigusr1Resets) {
+  bridge = std::make_unique<Bridge>(dir, config());
+  ASSERT_TRUE(bridge->wait_state("running")) << bridge->log();
+  bridge->ctl("set x 7");
+  ASSERT_TRUE(bridge->wait_value("y", 7));
+  bridge->signal(SIGUSR1);
+  EXPECT_TRUE(eventually([&] { return status()["csound"]["restarts"] == 1; })) << bridge->log();
+  EXPECT_TRUE(bridge->wait_value("y", 7));
+}
+
+TEST_F(EngineFixture, Engine_BrokenCsdOnResetKeepsServiceUpAndRecovers) {
+  bridge = std::make_unique<Bridge>(dir, config());
+  ASSERT_TRUE(bridge->wait_state("running")) << bridge->log();
+  bridge->ctl("set x 3");
+  ASSERT_TRUE(bridge->wait_value("y", 3));
+
+  dir.write("test.csd", make_csd("instr 1\n  kx chnget \"x\"\n  this is not csound\nendin\n"));
+  bridge->ctl("reset");
+  ASSERT_TRUE(bridge->wait_state("failed")) << bridge->log();
+  auto s = status();
+  std::string err = s["csound"]["last_error"];
+  EXPECT_NE(err.find("error"), std::string::npos) << err;  // Csound's own words
+  // Still serving, still recording values while it retries with back-off.
+  EXPECT_EQ(bridge->ctl("set x 4")["ok"], true);
+  EXPECT_TRUE(eventually([&] { return status()["csound"].value("restarts", 0) >= 2; }, 5s));
+
+  dir.write("test.csd", make_csd(kCopy));
+  ASSERT_TRUE(bridge->wait_state("running", 10s)) << bridge->log();
+  EXPECT_TRUE(bridge->wait_value("y", 4));
+  EXPECT_EQ(status()["csound"]["last_error"], "");
+}
+
+TEST_F(EngineFixture, Engine_BrokenCsdAtStartIsRetried) {
+  dir.write("test.csd", make_csd("instr 1\n  garbage here\nendin\n"));
+  std::string cfg = dir.write("test.yaml", "csound:\n  csd: test.csd\n  restart_delay: 100ms\n");
+  bridge = std::make_unique<Bridge>(dir, cfg);
+  ASSERT_TRUE(bridge->wait_state("failed")) << bridge->log();
+  EXPECT_TRUE(bridge->alive());
+  dir.write("test.csd", make_csd(kCopy));
+  EXPECT_TRUE(bridge->wait_state("running", 10s)) << bridge->log();
+}
+
+TEST_F(EngineFixture, Engine_OnExitExitEndsTheServiceWithZero) {
+  bridge = std::make_unique<Bridge>(dir, config("  on_exit: exit\n", "i 1 0 0.3"));
+  auto code = bridge->wait_exit(10s);
+  ASSERT_TRUE(code.has_value()) << bridge->log();
+  EXPECT_EQ(*code, 0);
+}
+
+TEST_F(EngineFixture, Engine_OnExitStopStaysUpIdle) {
+  bridge = std::make_unique<Bridge>(dir, config("  on_exit: stop\n", "i 1 0 0.3"));
+  ASSERT_TRUE(bridge->wait_state("stopped")) << bridge->log();
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(status()["csound"]["state"], "stopped");
+  EXPECT_EQ(status()["csound"]["restarts"], 0);
+  // A reset plays it again.
+  bridge->ctl("reset");
+  EXPECT_TRUE(bridge->wait_state("running"));
+}
+
+TEST_F(EngineFixture, Engine_OnExitRestartPlaysAgain) {
+  bridge = std::make_unique<Bridge>(dir, config("  on_exit: restart\n", "i 1 0 0.3"));
+  EXPECT_TRUE(eventually([&] { return status()["csound"].value("restarts", 0) >= 2; }, 10s))
+      << bridge->log();
+}
+
+TEST_F(EngineFixture, Engine_PauseStopsKcyclesAndKeepsValues) {
+  bridge = std::make_unique<Bridge>(dir, config());
+  ASSERT_TRUE(bridge->wait_state("running")) << bridge->log();
+  EXPECT_EQ(bridge->ctl("pause")["state"], "paused");
+  auto k1 = status()["csound"]["kcycles"].get<long>();
+  bridge->ctl("set x 9");
+  std::this_thread::sleep_for(200ms);
+  EXPECT_LE(status()["csound"]["kcycles"].get<long>() - k1, 2);
+  EXPECT_EQ(bridge->ctl("resume")["state"], "running");
+  EXPECT_TRUE(bridge->wait_value("y", 9));
+}
+
+TEST_F(EngineFixture, Engine_SigtermStopsCleanlyWithinTwoSeconds) {
+  bridge = std::make_unique<Bridge>(dir, config());
+  ASSERT_TRUE(bridge->wait_state("running")) << bridge->log();
+  auto t0 = Clock::now();
+  auto code = bridge->terminate(2s);
+  ASSERT_TRUE(code.has_value()) << "still running 2 s after SIGTERM";
+  EXPECT_EQ(*code, 0);
+  EXPECT_LT(Clock::now() - t0, 2s);
+  // The control socket is removed on the way out.
+  EXPECT_NE(::access(bridge->socket().c_str(), F_OK), 0);
+}
+
+TEST_F(EngineFixture, Engine_SigintStopsCleanlyEvenWhileFailed) {
+  dir.write("test.csd", make_csd("instr 1\n  garbage here\nendin\n"));
+  std::string cfg = dir.write("test.yaml", "csound:\n  csd: test.csd\n");
+  bridge = std::make_unique<Bridge>(dir, cfg);
+  ASSERT_TRUE(bridge->wait_state("failed")) << bridge->log();
+  bridge->signal(SIGINT);
+  EXPECT_EQ(bridge->wait_exit(2s), 0);
+}
+
+TEST_F(EngineFixture, Engine_CsoundMessagesReachTheLog) {
+  const char* orc = R"(
+instr 1
+  prints "hello from the orchestra\n"
+endin
+)";
+  bridge = std::make_unique<Bridge>(dir, config("", "i 1 0 0.1\nf0 z", orc));
+  ASSERT_TRUE(bridge->wait_state("running")) << bridge->log();
+  EXPECT_TRUE(eventually(
+      [&] { return bridge->log().find("hello from the orchestra") != std::string::npos; }))
+      << bridge->log();
+}
+
+TEST_F(EngineFixture, Engine_LatencyIsMeasuredPerKcycle) {
+  // -b64 paces one k-cycle per buffer, so an event waits at most one k-period.
+  bridge = std::make_unique<Bridge>(dir, config("  options: [-b64, -B256]\n"));
+  ASSERT_TRUE(bridge->wait_state("running")) << bridge->log();
+  for (int i = 1; i <= 40; ++i) {
+    bridge->ctl("set x " + std::to_string(i));
+    std::this_thread::sleep_for(7ms);
+  }
+  ASSERT_TRUE(bridge->wait_value("y", 40));
+  auto lat = status()["latency_us"];
+  EXPECT_EQ(lat["count"], 40);
+  EXPECT_GT(lat["p50"].get<double>(), 0);
+  EXPECT_LT(lat["p50"].get<double>(), 5000) << lat.dump();  // loose: shared CI machines
+}

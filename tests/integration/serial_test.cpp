@@ -1,1 +1,299 @@
+// A pty board drives a real csbridge running a real Csound orchestra; every
+// value is checked inside the orchestra (it copies inputs to output
+// channels read with `ctl get`, or to feedback lines read on the pty).
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <thread>
+
 #include "harness.hpp"
+
+using namespace csbt;
+
+namespace {
+
+// The orchestra copies what the bridge writes into output channels.
+const char* kCopyOrchestra = R"(
+chn_k "x", 1
+chn_k "y", 2
+chn_k "light", 1
+chn_k "light_out", 2
+chn_S "tag", 1
+chn_k "taglen", 2
+chn_k "btn_state", 1
+chn_k "btn_out", 2
+chn_k "hit_out", 2
+instr 1
+  chnset chnget:k("x"), "y"
+  chnset chnget:k("light"), "light_out"
+  Stag chnget "tag"
+  chnset strlenk(Stag), "taglen"
+  chnset chnget:k("btn_state"), "btn_out"
+endin
+instr 2
+  chnset p4, "hit_out"
+endin
+alwayson 1
+)";
+
+struct BoardFixture : ::testing::Test {
+  TempDir dir;
+  std::unique_ptr<PtyBoard> board;
+  std::unique_ptr<Bridge> bridge;
+
+  /// Writes the CSD and a config with `board` as a lines device plus `rest`.
+  std::string config(const std::string& rest, const std::string& orchestra = kCopyOrchestra,
+                     const std::string& device_extra = "") {
+    dir.write("test.csd", make_csd(orchestra));
+    return dir.write("test.yaml", "csound:\n  csd: test.csd\n  restart_delay: 100ms\n"
+                                  "scan: 100ms\n"
+                                  "devices:\n  board:\n    serial: " +
+                                      dir.file("board") + "\n    format: lines\n" +
+                                      device_extra + rest);
+  }
+
+  void start(const std::string& cfg, bool plug = true) {
+    if (plug) board = std::make_unique<PtyBoard>(dir.file("board"));
+    bridge = std::make_unique<Bridge>(dir, cfg);
+    ASSERT_TRUE(bridge->wait_state("running")) << bridge->log();
+    if (plug) ASSERT_TRUE(wait_connected()) << bridge->log();
+  }
+
+  bool wait_connected(bool connected = true) {
+    return eventually([&] {
+      auto d = bridge->ctl("devices");
+      return d.value("ok", false) &&
+             d["devices"][0]["state"] == (connected ? "connected" : "absent");
+    });
+  }
+
+  nlohmann::json device() { return bridge->ctl("devices")["devices"][0]; }
+
+  void TearDown() override {
+    if (bridge) {
+      auto code = bridge->terminate();
+      EXPECT_EQ(code, 0) << bridge->log();
+    }
+  }
+};
+
+}  // namespace
+
+TEST_F(BoardFixture, Serial_NamedValueReachesOrchestra) {
+  start(config("map:\n  - from: board x\n    to: x\n"));
+  board->write_line("x=0.25");
+  EXPECT_TRUE(bridge->wait_value("y", 0.25)) << bridge->log();
+  board->write_line("x 512");  // the Serial.print(name); Serial.println(v) idiom
+  EXPECT_TRUE(bridge->wait_value("y", 512));
+  board->write_line("x: -3.5");
+  EXPECT_TRUE(bridge->wait_value("y", -3.5));
+  EXPECT_EQ(device()["events"], 3);
+}
+
+TEST_F(BoardFixture, Serial_ScalingWithInRangeAndExpCurve) {
+  start(config(
+      "map:\n  - from: board light\n    to: light\n    in: [0, 1000]\n    range: [100, 8000]\n"
+      "    curve: exp\n"));
+  board->write_line("light=500");
+  // exp: lo * (hi/lo)^x at x = 0.5 is the geometric mean.
+  EXPECT_TRUE(bridge->wait_value("light_out", std::sqrt(100.0 * 8000.0), 5s, 1e-6))
+      << bridge->value("light_out");
+  board->write_line("light=5000");  // clamped to `in`
+  EXPECT_TRUE(bridge->wait_value("light_out", 8000, 5s, 1e-6));
+}
+
+TEST_F(BoardFixture, Serial_PositionalColumnsAndInvert) {
+  start(config("map:\n  - from: board light\n    to: light\n    in: [0, 1023]\n"
+               "    invert: true\n",
+               kCopyOrchestra, "    columns: [light, dist]\n"));
+  board->write_line("1023 40");
+  EXPECT_TRUE(bridge->wait_value("light_out", 0.0));
+  board->write_line("0,40");
+  EXPECT_TRUE(bridge->wait_value("light_out", 1.0));
+}
+
+TEST_F(BoardFixture, Serial_ToggleFlipsOnEachPress) {
+  start(config("map:\n  - from: board btn\n    to: btn_state\n    value: toggle\n"));
+  board->write_line("btn");  // a bare word is a trigger: one press
+  EXPECT_TRUE(bridge->wait_value("btn_out", 1));
+  board->write_line("btn");
+  EXPECT_TRUE(bridge->wait_value("btn_out", 0));
+  // A value toggles on its rise through 0.5 only, not while it stays high.
+  board->write_line("btn=1");
+  EXPECT_TRUE(bridge->wait_value("btn_out", 1));
+  board->write_line("btn=1");
+  board->write_line("btn=0");
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(bridge->value("btn_out"), 1);
+}
+
+TEST_F(BoardFixture, Serial_StringChannelReachesOrchestra) {
+  start(config("map:\n  - from: board tag\n    to: tag\n    type: string\n"));
+  board->write_line("tag ABC123");
+  EXPECT_TRUE(bridge->wait_value("taglen", 6)) << bridge->log();
+  board->write_line("tag=hello,world");  // the comma splits: only `hello` is the value
+  EXPECT_TRUE(bridge->wait_value("taglen", 5));
+}
+
+TEST_F(BoardFixture, Serial_ScoreEventOnRisingEdge) {
+  start(config("map:\n  - from: board hit\n    score: 'i 2 0 0.05 {value}'\n"));
+  board->write_line("hit=7");
+  EXPECT_TRUE(bridge->wait_value("hit_out", 7)) << bridge->log();
+  board->write_line("hit=9");  // still high: no new edge
+  std::this_thread::sleep_for(150ms);
+  EXPECT_EQ(bridge->value("hit_out"), 7);
+  board->write_line("hit=0");
+  board->write_line("hit=3");
+  EXPECT_TRUE(bridge->wait_value("hit_out", 3));
+}
+
+TEST_F(BoardFixture, Serial_ResetAction) {
+  start(config("map:\n  - from: board x\n    to: x\n  - from: board again\n    do: reset\n"));
+  board->write_line("x=42");
+  ASSERT_TRUE(bridge->wait_value("y", 42));
+  board->write_line("again");
+  EXPECT_TRUE(eventually([&] { return bridge->ctl("status")["csound"]["restarts"] == 1; }));
+  ASSERT_TRUE(bridge->wait_state("running"));
+  // The knob position survives the reset.
+  EXPECT_TRUE(bridge->wait_value("y", 42)) << bridge->log();
+}
+
+TEST_F(BoardFixture, Serial_PauseAndResumeActions) {
+  start(config("map:\n  - from: board x\n    to: x\n  - from: board p\n    do: toggle_pause\n"));
+  board->write_line("p");
+  ASSERT_TRUE(bridge->wait_state("paused"));
+  board->write_line("x=5");  // recorded while paused, applied on resume
+  std::this_thread::sleep_for(100ms);
+  EXPECT_NE(bridge->value("y"), 5);
+  board->write_line("p");
+  ASSERT_TRUE(bridge->wait_state("running"));
+  EXPECT_TRUE(bridge->wait_value("y", 5));
+}
+
+TEST_F(BoardFixture, Serial_FeedbackThroughChnset) {
+  start(config("map:\n  - from: board x\n    to: x\nfeedback:\n  - from: y\n    to: board\n"
+               "    line: \"{name}={value}\"\n    rate: 0\n"));
+  board->write_line("x=0.25");
+  EXPECT_EQ(board->read_line(), "y=0.25");
+  board->write_line("x=-3.5e-07");
+  EXPECT_EQ(board->read_line(), "y=-3.5e-07");
+  board->write_line("x=-3.5e-07");  // unchanged: nothing is sent
+  EXPECT_EQ(board->read_line(300ms), std::nullopt);
+}
+
+TEST_F(BoardFixture, Serial_FeedbackThroughOutvalue) {
+  const char* orc = R"(
+chn_k "x", 1
+instr 1
+  outvalue "y", chnget:k("x")
+endin
+alwayson 1
+)";
+  start(config("map:\n  - from: board x\n    to: x\nfeedback:\n  - from: y\n    to: board\n"
+               "    line: \"y={value}\"\n    rate: 0\n",
+               orc));
+  // The orchestra's first outvalue is a real value: the board learns it.
+  EXPECT_EQ(board->read_line(), "y=0");
+  board->write_line("x=512");
+  EXPECT_EQ(board->read_line(), "y=512");
+  board->write_line("x=1.5");
+  EXPECT_EQ(board->read_line(), "y=1.5");
+  // outvalue runs every k-cycle; only changes are sent.
+  EXPECT_EQ(board->read_line(300ms), std::nullopt);
+}
+
+TEST_F(BoardFixture, Serial_FeedbackRateLimitSendsLatest) {
+  // A value that changes every k-cycle (750 a second), limited to 20 sends a second.
+  const char* orc = R"(
+chn_k "ramp", 2
+instr 1
+  kcount init 0
+  kcount += 1
+  chnset kcount, "ramp"
+endin
+alwayson 1
+)";
+  start(config("feedback:\n  - from: ramp\n    to: board\n    line: \"r={value}\"\n"
+               "    rate: 20\n",
+               orc));
+  auto lines = board->read_lines_for(1000ms);
+  EXPECT_GE(lines.size(), 15u);
+  EXPECT_LE(lines.size(), 23u);
+}
+
+TEST_F(BoardFixture, Serial_ReplugReconnectsAndResendsFeedback) {
+  start(config("map:\n  - from: board x\n    to: x\nfeedback:\n  - from: y\n    to: board\n"
+               "    line: \"y={value}\"\n    rate: 0\n"));
+  for (int round = 1; round <= 5; ++round) {
+    board->write_line("x=" + std::to_string(round));
+    ASSERT_EQ(board->read_line(), "y=" + std::to_string(round)) << "round " << round;
+    board->write("x=99");  // half a line at the disconnect: dropped, not applied
+    board->unplug();
+    ASSERT_TRUE(wait_connected(false)) << bridge->log();
+    board->replug();
+    ASSERT_TRUE(wait_connected(true)) << bridge->log();
+    // On reconnect the board gets the last feedback value again.
+    EXPECT_EQ(board->read_line(), "y=" + std::to_string(round)) << "round " << round;
+  }
+  EXPECT_EQ(bridge->value("y"), 5);
+  EXPECT_GE(device()["connects"], 6);
+}
+
+TEST_F(BoardFixture, Serial_AbsentAtStartIsFoundLater) {
+  start(config("map:\n  - from: board x\n    to: x\n"), /*plug=*/false);
+  EXPECT_EQ(device()["state"], "absent");
+  board = std::make_unique<PtyBoard>(dir.file("board"));
+  ASSERT_TRUE(wait_connected());
+  board->write_line("x=3");
+  EXPECT_TRUE(bridge->wait_value("y", 3));
+}
+
+TEST_F(BoardFixture, Serial_OverlongAndGarbageLinesAreCountedNotFatal) {
+  start(config("map:\n  - from: board x\n    to: x\n", kCopyOrchestra, "    max_line: 32\n"));
+  board->write_line(std::string(100, 'a'));    // over max_line: dropped whole
+  board->write_line(std::string("\x01\x02\xff", 3));  // binary noise
+  board->write_line("x=abc");                   // not a number for a numeric mapping
+  board->write_line("x=1");
+  EXPECT_TRUE(bridge->wait_value("y", 1));
+  EXPECT_TRUE(eventually([&] { return device()["bad_input"] == 3; })) << device().dump();
+  board->write_line("nobody=1");
+  EXPECT_TRUE(eventually([&] { return device()["unmatched"] == 1; })) << device().dump();
+}
+
+TEST_F(BoardFixture, Serial_FloodKeepsLatestValue) {
+  start(config("map:\n  - from: board x\n    to: x\n"));
+  std::string burst;
+  for (int i = 1; i <= 20000; ++i) burst += "x=" + std::to_string(i) + "\n";
+  board->write(burst);
+  // Far above the k-rate values coalesce, but the last one always arrives.
+  EXPECT_TRUE(bridge->wait_value("y", 20000, 10s)) << bridge->value("y");
+  EXPECT_TRUE(eventually([&] { return device()["events"] == 20000; })) << device().dump();
+}
+
+TEST_F(BoardFixture, Serial_TenSecondsOfRandomBytes) {
+  start(config("map:\n  - from: board x\n    to: x\n  - from: board *\n    to: \"s.{name}\"\n"));
+  std::mt19937 rng(42);
+  std::uniform_int_distribution<int> byte(0, 255);
+  long rss_after_warmup = -1;
+  auto begin = Clock::now();
+  while (Clock::now() - begin < 10s) {
+    std::string chunk(4096, '\0');
+    for (auto& c : chunk) c = static_cast<char>(byte(rng));
+    board->write(chunk);
+    if (rss_after_warmup < 0 && Clock::now() - begin > 2s) rss_after_warmup = bridge->rss_kb();
+    std::this_thread::sleep_for(2ms);
+  }
+  ASSERT_TRUE(bridge->alive()) << bridge->log();
+  long rss_end = bridge->rss_kb();
+  // Flat memory: bounded buffers, a capped number of wildcard channels.
+  EXPECT_LT(rss_end - rss_after_warmup, 2048) << rss_after_warmup << " -> " << rss_end;
+  auto d = device();
+  EXPECT_GT(d["bad_input"].get<long>(), 0);
+  EXPECT_GT(d["bytes_in"].get<long>(), 1'000'000);
+  board->write_line("");
+  board->write_line("x=77");
+  EXPECT_TRUE(bridge->wait_value("y", 77)) << bridge->log();
+  EXPECT_EQ(bridge->ctl("status")["csound"]["state"], "running");
+}

@@ -1,8 +1,8 @@
 #include "app/app.hpp"
 
 #include <glob.h>
-#include <pthread.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -11,10 +11,10 @@
 #include <csignal>
 #include <cstdlib>
 
-#include <boost/asio/post.hpp>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
 
 #include "control/control_server.hpp"
 #include "core/text.hpp"
@@ -94,7 +94,7 @@ App::App(Config config, RunOptions options)
   // First, so a stop asked for during start-up is a clean stop too.
   for (int signo : {SIGINT, SIGTERM, SIGUSR1, SIGHUP}) signals_.add(signo);
   router_ = std::make_unique<Router>(config_, channels_, static_cast<RouterSink&>(*this));
-  std::string socket = !options_.control_path.empty() ? options_.control_path
+  std::string socket = !options_.control_path.empty()    ? options_.control_path
                        : !config_.control.socket.empty() ? config_.control.socket
                                                          : default_control_path();
   control_ = std::make_unique<ControlServer>(
@@ -162,8 +162,8 @@ int App::run() {
   sigemptyset(&handled);
   for (int s : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) sigaddset(&handled, s);
   pthread_sigmask(SIG_UNBLOCK, &handled, nullptr);
-  spdlog::info("csbridge: config {}, CSD {}, control socket {}", config_.path,
-               config_.csound.csd, control_->path());
+  spdlog::info("csbridge: config {}, CSD {}, control socket {}", config_.path, config_.csound.csd,
+               control_->path());
   scan_devices();
   schedule_drain();
   start_engine();
@@ -191,8 +191,9 @@ void App::handle_signal(int signo) {
       reset("SIGUSR1");
       break;
     case SIGHUP:
-      spdlog::warn("SIGHUP: reloading the configuration is not supported by this version; "
-                   "resetting Csound instead");
+      spdlog::warn(
+          "SIGHUP: reloading the configuration is not supported by this version; "
+          "resetting Csound instead");
       reset("SIGHUP");
       break;
   }
@@ -242,8 +243,8 @@ void App::scan_devices() {
 
 void App::schedule_scan() {
   if (stopping_) return;
-  bool absent = std::any_of(serial_.begin(), serial_.end(),
-                            [](auto& s) { return !s->connected(); });
+  bool absent =
+      std::any_of(serial_.begin(), serial_.end(), [](auto& s) { return !s->connected(); });
   if (!absent) return;
   // Only one pending scan: re-arming cancels the previous wait.
   scan_timer_.expires_after(config_.scan);
@@ -467,8 +468,7 @@ json App::channel_value(std::uint32_t slot) const {
     return out;
   }
   double seen = s.seen.load();
-  if ((state_ == CsState::running || state_ == CsState::paused) && std::isfinite(seen))
-    return seen;
+  if ((state_ == CsState::running || state_ == CsState::paused) && std::isfinite(seen)) return seen;
   if (s.has_value.load()) return s.value.load();
   return nullptr;
 }
@@ -493,8 +493,8 @@ json App::status_json() const {
       {"ok", true},
       {"version", CSBRIDGE_VERSION},
       {"config", config_.path},
-      {"uptime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_)
-                       .count()},
+      {"uptime_s",
+       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_).count()},
       {"csound",
        {{"state", state_name()},
         {"csd", config_.csound.csd},

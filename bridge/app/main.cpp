@@ -15,10 +15,10 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "app/app.hpp"
 #include "config/loader.hpp"
@@ -170,10 +170,12 @@ int cmd_ctl(const std::string& socket_arg, const std::vector<std::string>& words
 int cmd_ports() {
   std::cout << "serial devices:\n";
   int found = 0;
-  for (const char* pattern : {"/dev/ttyACM*", "/dev/ttyUSB*", "/dev/ttyAMA*", "/dev/serial/by-id/*"}) {
+  for (const char* pattern :
+       {"/dev/ttyACM*", "/dev/ttyUSB*", "/dev/ttyAMA*", "/dev/serial/by-id/*"}) {
     glob_t g{};
     if (::glob(pattern, 0, nullptr, &g) == 0)
-      for (std::size_t i = 0; i < g.gl_pathc; ++i, ++found) std::cout << "  " << g.gl_pathv[i] << '\n';
+      for (std::size_t i = 0; i < g.gl_pathc; ++i, ++found)
+        std::cout << "  " << g.gl_pathv[i] << '\n';
     globfree(&g);
   }
   if (!found) std::cout << "  (none)\n";
@@ -198,7 +200,8 @@ int main(int argc, char** argv) {
   cli.require_subcommand(1);
 
   std::string config_path, control_path, audio, log_level = "info";
-  auto* run = cli.add_subcommand("run", "run the service (CONFIG defaults to the embedded default)");
+  auto* run =
+      cli.add_subcommand("run", "run the service (CONFIG defaults to the embedded default)");
   run->add_option("CONFIG", config_path, "YAML mapping file");
   run->add_option("--audio", audio, "`null`: real-time pacing without a sound card")
       ->check(CLI::IsMember({"null"}));

@@ -5,32 +5,32 @@
 
 #include <stdexcept>
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 namespace csb {
 
 namespace asio = boost::asio;
 using stream = asio::local::stream_protocol;
 
-ControlServer::ControlServer(asio::io_context& io, std::string path, unsigned mode,
-                             Handler handler)
+ControlServer::ControlServer(asio::io_context& io, std::string path, unsigned mode, Handler handler)
     : io_(io), path_(std::move(path)), handler_(std::move(handler)), acceptor_(io) {
   struct stat st;
   if (::lstat(path_.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode))
-      throw std::runtime_error(fmt::format("control socket {}: a file that is not a socket "
-                                           "is in the way",
-                                           path_));
+      throw std::runtime_error(
+          fmt::format("control socket {}: a file that is not a socket "
+                      "is in the way",
+                      path_));
     stream::socket probe(io);
     boost::system::error_code ec;
     probe.connect(stream::endpoint(path_), ec);
     if (!ec)
-      throw std::runtime_error(fmt::format(
-          "control socket {}: another csbridge is already listening there", path_));
+      throw std::runtime_error(
+          fmt::format("control socket {}: another csbridge is already listening there", path_));
     ::unlink(path_.c_str());  // stale, left by a process that died
   }
   boost::system::error_code ec;
@@ -72,32 +72,35 @@ void ControlServer::broadcast(const std::string& line) {
 ControlSession::ControlSession(ControlServer& server, stream::socket socket)
     : server_(server), socket_(std::move(socket)) {}
 
-void ControlSession::start() { read_line(); }
+void ControlSession::start() {
+  read_line();
+}
 
-void ControlSession::start_monitor() { server_.monitors_.insert(this); }
+void ControlSession::start_monitor() {
+  server_.monitors_.insert(this);
+}
 
 void ControlSession::read_line() {
   auto self = shared_from_this();
-  asio::async_read_until(
-      socket_, asio::dynamic_buffer(in_, kMaxLine + 1), '\n',
-      [this, self](boost::system::error_code ec, std::size_t n) {
-        if (closed_) return;
-        if (ec) {
-          // Includes asio::error::not_found: a line over kMaxLine bytes.
-          close();
-          return;
-        }
-        std::string line = in_.substr(0, n - 1);
-        in_.erase(0, n);
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        std::weak_ptr<ControlSession> weak = self;
-        server_.handler_(*this, line, [this, weak](std::string reply) {
-          auto s = weak.lock();
-          if (!s || closed_) return;
-          send(std::move(reply));
-          read_line();
-        });
-      });
+  asio::async_read_until(socket_, asio::dynamic_buffer(in_, kMaxLine + 1), '\n',
+                         [this, self](boost::system::error_code ec, std::size_t n) {
+                           if (closed_) return;
+                           if (ec) {
+                             // Includes asio::error::not_found: a line over kMaxLine bytes.
+                             close();
+                             return;
+                           }
+                           std::string line = in_.substr(0, n - 1);
+                           in_.erase(0, n);
+                           if (!line.empty() && line.back() == '\r') line.pop_back();
+                           std::weak_ptr<ControlSession> weak = self;
+                           server_.handler_(*this, line, [this, weak](std::string reply) {
+                             auto s = weak.lock();
+                             if (!s || closed_) return;
+                             send(std::move(reply));
+                             read_line();
+                           });
+                         });
 }
 
 void ControlSession::send(std::string line) {

@@ -40,11 +40,11 @@ struct ChannelSlot {
   std::string name;  ///< immutable once published
   ChannelType type = ChannelType::control;
 
-  std::atomic<double> value{0.0};          ///< latest host-side value
-  std::atomic<bool> has_value{false};      ///< a value was set: restore it on reset
-  std::atomic<std::int64_t> arrival_ns{0}; ///< when `value` arrived (steady clock)
-  std::atomic<bool> dirty{false};          ///< not yet written to Csound
-  std::atomic<double> seen{NAN};           ///< the orchestra's value, copied each k-cycle
+  std::atomic<double> value{0.0};           ///< latest host-side value
+  std::atomic<bool> has_value{false};       ///< a value was set: restore it on reset
+  std::atomic<std::int64_t> arrival_ns{0};  ///< when `value` arrived (steady clock)
+  std::atomic<bool> dirty{false};           ///< not yet written to Csound
+  std::atomic<double> seen{NAN};            ///< the orchestra's value, copied each k-cycle
 
   // String values: a tiny spinlock; the performance thread only try-locks.
   std::atomic_flag str_lock = ATOMIC_FLAG_INIT;

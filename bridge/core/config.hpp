@@ -51,9 +51,7 @@ struct DeviceConfig {
   Mark mark;
 
   /// True for MIDI ports and for serial ports speaking `format: midi`.
-  bool speaks_midi() const {
-    return kind == DeviceKind::midi || format == SerialFormat::midi;
-  }
+  bool speaks_midi() const { return kind == DeviceKind::midi || format == SerialFormat::midi; }
 };
 
 enum class SourceKind {
@@ -83,7 +81,7 @@ struct Source {
   SourceKind kind = SourceKind::cc;
   int lo = 0, hi = 0;  ///< number or inclusive range (cc number, note, index, pin)
   bool has_number = false;
-  std::string name;        ///< for `named`
+  std::string name;          ///< for `named`
   int ch_lo = 0, ch_hi = 0;  ///< MIDI channels 1..16 as written; 0,0 = any channel
 };
 
@@ -116,11 +114,11 @@ struct Feedback {
   std::string channel;  ///< `from:` channel the orchestra writes
   std::string device;   ///< device name from `to:`
   FeedbackKind kind = FeedbackKind::line;
-  int number = 0;  ///< cc / note / pin number
-  int ch = 1;      ///< MIDI channel 1..16
+  int number = 0;    ///< cc / note / pin number
+  int ch = 1;        ///< MIDI channel 1..16
   std::string line;  ///< `line:` template for lines devices ({value} {name})
   std::pair<double, double> range{0.0, 1.0};  ///< channel range mapped onto the raw MIDI range
-  double rate = 50.0;  ///< max sends per second; 0 = every change
+  double rate = 50.0;                         ///< max sends per second; 0 = every change
   Mark mark;
 };
 

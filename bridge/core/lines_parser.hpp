@@ -71,8 +71,8 @@ class LineSplitter {
 
 /// What parse_line found wrong with a line.
 struct LineProblems {
-  int bad_tokens = 0;  ///< tokens that are neither value, number nor word
-  bool binary = false; ///< the line holds control bytes: dropped whole
+  int bad_tokens = 0;   ///< tokens that are neither value, number nor word
+  bool binary = false;  ///< the line holds control bytes: dropped whole
 };
 
 /// Tokenizes one line (SPEC §3.3) and calls on_value(const LineValue&) for each
@@ -82,7 +82,9 @@ template <class OnValue>
 LineProblems parse_line(std::string_view line, OnValue&& on_value);
 
 namespace detail {
-inline bool is_sep(char c) { return c == ' ' || c == '\t' || c == ',' || c == ';'; }
+inline bool is_sep(char c) {
+  return c == ' ' || c == '\t' || c == ',' || c == ';';
+}
 inline bool is_letter(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }

@@ -165,8 +165,8 @@ Router::~Router() = default;
 void Router::fire_score(const Binding& b, double value) {
   char buf[32];
   std::size_t len = format_shortest(value, buf);
-  std::string ev = expand_template(score_templates_[b.score], b.i, b.n, b.ch, {},
-                                   std::string_view(buf, len));
+  std::string ev =
+      expand_template(score_templates_[b.score], b.i, b.n, b.ch, {}, std::string_view(buf, len));
   sink_.on_score(ev);
 }
 

@@ -62,8 +62,8 @@ class Router {
 
   /// Routes one value to one binding; false when the binding cannot use it
   /// (a string for a number, no room for a new wildcard channel).
-  bool route(Binding& b, double raw, std::string_view text, bool is_number,
-             std::string_view source, std::uint32_t device, std::int64_t t_ns);
+  bool route(Binding& b, double raw, std::string_view text, bool is_number, std::string_view source,
+             std::uint32_t device, std::int64_t t_ns);
   std::uint32_t add_channel(const std::string& name, ChannelType type);
   void fire_score(const Binding& b, double value);
 

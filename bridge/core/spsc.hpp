@@ -35,7 +35,9 @@ class SpscRing {
   }
 
   /// Consumer thread: drops everything queued.
-  void clear() noexcept { tail_.store(head_.load(std::memory_order_acquire), std::memory_order_release); }
+  void clear() noexcept {
+    tail_.store(head_.load(std::memory_order_acquire), std::memory_order_release);
+  }
 
   bool empty() const noexcept {
     return head_.load(std::memory_order_acquire) == tail_.load(std::memory_order_acquire);

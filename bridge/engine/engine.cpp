@@ -1,9 +1,11 @@
 #include "engine/engine.hpp"
 
 // csound.hpp must come before csPerfThread.hpp (CSOUND_NOTES).
+// clang-format off
 #include <csound.hpp>
 #include <csPerfThread.hpp>
 #include <csound_type_system.h>
+// clang-format on
 
 #include <time.h>
 
@@ -89,9 +91,8 @@ struct FeedbackState {
   explicit FeedbackState(FeedbackBinding b)
       : binding(std::move(b)),
         tpl(binding.config.line),
-        interval_ns(binding.config.rate > 0
-                        ? static_cast<std::int64_t>(1e9 / binding.config.rate)
-                        : 0) {}
+        interval_ns(binding.config.rate > 0 ? static_cast<std::int64_t>(1e9 / binding.config.rate)
+                                            : 0) {}
 };
 
 enum class Want { none, start, stop, quit };
@@ -117,16 +118,14 @@ CsoundMessage::Level classify_message(int attr, std::string_view text) {
   if (type == CSOUNDMSG_ORCH || type == CSOUNDMSG_STDOUT) return L::info;
   if (type == CSOUNDMSG_ERROR) {
     if (text.rfind("0 errors", 0) == 0) return L::debug;
-    for (std::string_view w : {"error", "fail", "cannot", "can't", "unable", "not found",
-                               "invalid", "illegal", "unexpected", "undefined", "no such"})
+    for (std::string_view w : {"error", "fail", "cannot", "can't", "unable", "not found", "invalid",
+                               "illegal", "unexpected", "undefined", "no such"})
       if (contains_nocase(text, w)) return L::error;
   }
   return L::debug;
 }
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 struct Engine::Impl {
   Engine* owner = nullptr;
@@ -345,8 +344,8 @@ bool Engine::Impl::start_performance(EngineEvent& ev) {
   controlChannelInfo_t* list = nullptr;
   int n = csoundListChannels(cs, &list);
   for (int i = 0; i < n && list; ++i)
-    ev.channels.emplace_back(list[i].name, (list[i].type & CSOUND_CHANNEL_TYPE_MASK) ==
-                                               CSOUND_STRING_CHANNEL);
+    ev.channels.emplace_back(list[i].name,
+                             (list[i].type & CSOUND_CHANNEL_TYPE_MASK) == CSOUND_STRING_CHANNEL);
   if (list) csoundDeleteChannelList(cs, list);
 
   for (auto& fb : feedback) {

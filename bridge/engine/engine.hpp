@@ -22,8 +22,8 @@
 
 #include "core/channels.hpp"
 #include "core/config.hpp"
-#include "core/spsc.hpp"
 #include "core/latency.hpp"
+#include "core/spsc.hpp"
 
 namespace csb {
 
@@ -40,8 +40,8 @@ class FeedbackPort {
 /// One `feedback:` entry bound to its device port.
 struct FeedbackBinding {
   Feedback config;
-  FeedbackPort* port = nullptr;   ///< lives as long as the engine's configuration
-  std::uint32_t slot = kNoSlot;   ///< channel-table slot of the channel (for `get`)
+  FeedbackPort* port = nullptr;  ///< lives as long as the engine's configuration
+  std::uint32_t slot = kNoSlot;  ///< channel-table slot of the channel (for `get`)
 };
 
 /// A Csound message line, handed from Csound's threads to the loop.
@@ -60,7 +60,7 @@ CsoundMessage::Level classify_message(int attr, std::string_view text);
 struct EngineEvent {
   enum class Kind { started, start_failed, ended };
   Kind kind = Kind::started;
-  int status = 0;          ///< ended: CsoundPerformanceThread::Join() (1 stop, 2 score end, <0 error)
+  int status = 0;  ///< ended: CsoundPerformanceThread::Join() (1 stop, 2 score end, <0 error)
   bool requested = false;  ///< ended: because stop() or restart() asked for it
   std::string error;       ///< start_failed: Csound's own error lines
   double sr = 0, kr = 0;
@@ -140,8 +140,8 @@ class Engine {
     std::uint16_t len = 0;
     char text[254];
   };
-  SpscRing<ScoreEvent, 256> scores_;        // loop -> performance thread
-  SpscRing<CsoundMessage, 512> messages_;   // Csound -> loop
+  SpscRing<ScoreEvent, 256> scores_;       // loop -> performance thread
+  SpscRing<CsoundMessage, 512> messages_;  // Csound -> loop
 
   friend struct EngineCallbacks;
 };

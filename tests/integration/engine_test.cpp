@@ -191,9 +191,9 @@ endin
 )";
   bridge = std::make_unique<Bridge>(dir, config("", "i 1 0 0.1\nf0 z", orc));
   ASSERT_TRUE(bridge->wait_state("running")) << bridge->log();
-  EXPECT_TRUE(eventually(
-      [&] { return bridge->log().find("hello from the orchestra") != std::string::npos; }))
-      << bridge->log();
+  EXPECT_TRUE(eventually([&] {
+    return bridge->log().find("hello from the orchestra") != std::string::npos;
+  })) << bridge->log();
 }
 
 TEST_F(EngineFixture, Engine_LatencyIsMeasuredPerKcycle) {

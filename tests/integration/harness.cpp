@@ -43,7 +43,9 @@ std::string TempDir::write(const std::string& name, const std::string& text) con
 
 // --- PtyBoard --------------------------------------------------------------
 
-PtyBoard::PtyBoard(std::string link) : link_(std::move(link)) { open_pty(); }
+PtyBoard::PtyBoard(std::string link) : link_(std::move(link)) {
+  open_pty();
+}
 
 PtyBoard::~PtyBoard() {
   if (master_ >= 0) ::close(master_);
@@ -136,8 +138,8 @@ void PtyBoard::replug() {
 Bridge::Bridge(const TempDir& dir, const std::string& config, std::vector<std::string> extra) {
   socket_ = dir.file("ctl.sock");
   log_path_ = dir.file("bridge.log");
-  std::vector<std::string> args{CSBRIDGE_BIN, "run", config, "--audio", "null", "--control",
-                                socket_};
+  std::vector<std::string> args{CSBRIDGE_BIN, "run",       config, "--audio",
+                                "null",       "--control", socket_};
   args.insert(args.end(), extra.begin(), extra.end());
   pid_ = ::fork();
   if (pid_ == 0) {
@@ -200,7 +202,9 @@ bool Bridge::wait_value(const std::string& name, double v, std::chrono::millisec
   return eventually([&] { return std::fabs(value(name) - v) <= tolerance; }, timeout);
 }
 
-void Bridge::signal(int signo) const { ::kill(pid_, signo); }
+void Bridge::signal(int signo) const {
+  ::kill(pid_, signo);
+}
 
 bool Bridge::alive() const {
   if (exit_code_) return false;
@@ -297,8 +301,7 @@ std::string make_csd(const std::string& body, const std::string& score,
   return "<CsoundSynthesizer>\n<CsOptions>\n" + options +
          "\n</CsOptions>\n<CsInstruments>\n"
          "sr = 48000\nksmps = 64\nnchnls = 1\n0dbfs = 1\n" +
-         body + "\n</CsInstruments>\n<CsScore>\n" + score +
-         "\n</CsScore>\n</CsoundSynthesizer>\n";
+         body + "\n</CsInstruments>\n<CsScore>\n" + score + "\n</CsScore>\n</CsoundSynthesizer>\n";
 }
 
 }  // namespace csbt

@@ -47,11 +47,11 @@ struct BoardFixture : ::testing::Test {
   std::string config(const std::string& rest, const std::string& orchestra = kCopyOrchestra,
                      const std::string& device_extra = "") {
     dir.write("test.csd", make_csd(orchestra));
-    return dir.write("test.yaml", "csound:\n  csd: test.csd\n  restart_delay: 100ms\n"
-                                  "scan: 100ms\n"
-                                  "devices:\n  board:\n    serial: " +
-                                      dir.file("board") + "\n    format: lines\n" +
-                                      device_extra + rest);
+    return dir.write("test.yaml",
+                     "csound:\n  csd: test.csd\n  restart_delay: 100ms\n"
+                     "scan: 100ms\n"
+                     "devices:\n  board:\n    serial: " +
+                         dir.file("board") + "\n    format: lines\n" + device_extra + rest);
   }
 
   void start(const std::string& cfg, bool plug = true) {
@@ -105,9 +105,10 @@ TEST_F(BoardFixture, Serial_ScalingWithInRangeAndExpCurve) {
 }
 
 TEST_F(BoardFixture, Serial_PositionalColumnsAndInvert) {
-  start(config("map:\n  - from: board light\n    to: light\n    in: [0, 1023]\n"
-               "    invert: true\n",
-               kCopyOrchestra, "    columns: [light, dist]\n"));
+  start(
+      config("map:\n  - from: board light\n    to: light\n    in: [0, 1023]\n"
+             "    invert: true\n",
+             kCopyOrchestra, "    columns: [light, dist]\n"));
   board->write_line("1023 40");
   EXPECT_TRUE(bridge->wait_value("light_out", 0.0));
   board->write_line("0,40");
@@ -173,8 +174,9 @@ TEST_F(BoardFixture, Serial_PauseAndResumeActions) {
 }
 
 TEST_F(BoardFixture, Serial_FeedbackThroughChnset) {
-  start(config("map:\n  - from: board x\n    to: x\nfeedback:\n  - from: y\n    to: board\n"
-               "    line: \"{name}={value}\"\n    rate: 0\n"));
+  start(
+      config("map:\n  - from: board x\n    to: x\nfeedback:\n  - from: y\n    to: board\n"
+             "    line: \"{name}={value}\"\n    rate: 0\n"));
   board->write_line("x=0.25");
   EXPECT_EQ(board->read_line(), "y=0.25");
   board->write_line("x=-3.5e-07");
@@ -191,9 +193,10 @@ instr 1
 endin
 alwayson 1
 )";
-  start(config("map:\n  - from: board x\n    to: x\nfeedback:\n  - from: y\n    to: board\n"
-               "    line: \"y={value}\"\n    rate: 0\n",
-               orc));
+  start(
+      config("map:\n  - from: board x\n    to: x\nfeedback:\n  - from: y\n    to: board\n"
+             "    line: \"y={value}\"\n    rate: 0\n",
+             orc));
   // The orchestra's first outvalue is a real value: the board learns it.
   EXPECT_EQ(board->read_line(), "y=0");
   board->write_line("x=512");
@@ -215,17 +218,19 @@ instr 1
 endin
 alwayson 1
 )";
-  start(config("feedback:\n  - from: ramp\n    to: board\n    line: \"r={value}\"\n"
-               "    rate: 20\n",
-               orc));
+  start(
+      config("feedback:\n  - from: ramp\n    to: board\n    line: \"r={value}\"\n"
+             "    rate: 20\n",
+             orc));
   auto lines = board->read_lines_for(1000ms);
   EXPECT_GE(lines.size(), 15u);
   EXPECT_LE(lines.size(), 23u);
 }
 
 TEST_F(BoardFixture, Serial_ReplugReconnectsAndResendsFeedback) {
-  start(config("map:\n  - from: board x\n    to: x\nfeedback:\n  - from: y\n    to: board\n"
-               "    line: \"y={value}\"\n    rate: 0\n"));
+  start(
+      config("map:\n  - from: board x\n    to: x\nfeedback:\n  - from: y\n    to: board\n"
+             "    line: \"y={value}\"\n    rate: 0\n"));
   for (int round = 1; round <= 5; ++round) {
     board->write_line("x=" + std::to_string(round));
     ASSERT_EQ(board->read_line(), "y=" + std::to_string(round)) << "round " << round;
@@ -252,9 +257,9 @@ TEST_F(BoardFixture, Serial_AbsentAtStartIsFoundLater) {
 
 TEST_F(BoardFixture, Serial_OverlongAndGarbageLinesAreCountedNotFatal) {
   start(config("map:\n  - from: board x\n    to: x\n", kCopyOrchestra, "    max_line: 32\n"));
-  board->write_line(std::string(100, 'a'));    // over max_line: dropped whole
+  board->write_line(std::string(100, 'a'));           // over max_line: dropped whole
   board->write_line(std::string("\x01\x02\xff", 3));  // binary noise
-  board->write_line("x=abc");                   // not a number for a numeric mapping
+  board->write_line("x=abc");                         // not a number for a numeric mapping
   board->write_line("x=1");
   EXPECT_TRUE(bridge->wait_value("y", 1));
   EXPECT_TRUE(eventually([&] { return device()["bad_input"] == 3; })) << device().dump();

@@ -96,6 +96,24 @@ class Bridge {
   std::optional<int> exit_code_;
 };
 
+/// A connection to the control socket that stays open (for `monitor`, and
+/// for misbehaving clients).
+class ControlClient {
+ public:
+  explicit ControlClient(const std::string& socket);
+  ~ControlClient();
+  bool connected() const { return fd_ >= 0; }
+  void send(const std::string& bytes);
+  /// The next line, or nullopt on timeout or when the service closed the connection.
+  std::optional<std::string> read_line(std::chrono::milliseconds timeout = 2000ms);
+  /// True once the service has closed the connection.
+  bool closed_by_peer(std::chrono::milliseconds timeout = 2000ms);
+
+ private:
+  int fd_ = -1;
+  std::string pending_;
+};
+
 /// Runs csbridge with `args` to completion; exit code and combined output.
 struct RunResult {
   int code = -1;

@@ -302,3 +302,22 @@ TEST_F(BoardFixture, Serial_TenSecondsOfRandomBytes) {
   EXPECT_TRUE(bridge->wait_value("y", 77)) << bridge->log();
   EXPECT_EQ(bridge->ctl("status")["csound"]["state"], "running");
 }
+
+TEST_F(BoardFixture, Serial_MonitorStreamsRoutedEvents) {
+  start(config("map:\n  - from: board x\n    to: x\n"));
+  ControlClient monitor(bridge->socket());
+  ASSERT_TRUE(monitor.connected());
+  monitor.send("monitor\n");
+  auto reply = nlohmann::json::parse(monitor.read_line().value_or("{}"));
+  ASSERT_EQ(reply["ok"], true);
+  board->write_line("x=0.5");
+  auto line = monitor.read_line();
+  ASSERT_TRUE(line.has_value());
+  auto ev = nlohmann::json::parse(*line);
+  EXPECT_EQ(ev["device"], "board");
+  EXPECT_EQ(ev["source"], "x");
+  EXPECT_EQ(ev["channel"], "x");
+  EXPECT_EQ(ev["value"], 0.5);
+  // Other clients are served while a monitor is open.
+  EXPECT_EQ(bridge->ctl("status")["ok"], true);
+}

@@ -211,7 +211,7 @@ void App::shutdown(int code) {
   drain_timer_.cancel();
   retry_timer_.cancel();
   control_.reset();
-  for (auto& s : serial_) s->close("stopping");
+  for (auto& s : serial_) s->close("stopping", /*vanished=*/false);
   io_.stop();
 }
 

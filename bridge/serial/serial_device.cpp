@@ -60,7 +60,7 @@ bool SerialDevice::open(const std::string& path) {
   return true;
 }
 
-void SerialDevice::close(const std::string& why) {
+void SerialDevice::close(const std::string& why, bool vanished) {
   if (!stream_.is_open()) return;
   // The performance thread may be writing: take the writer lock first so the
   // descriptor is never closed (and reused) under it.
@@ -72,6 +72,10 @@ void SerialDevice::close(const std::string& why) {
   stream_.close(ec);
   splitter_.reset();  // half a line at a disconnect is not a message
   last_error_ = why;
+  if (!vanished) {
+    spdlog::info("device {}: closed {}", config_.name, path_);
+    return;
+  }
   spdlog::warn("device {}: disconnected from {} ({}); looking for it again", config_.name, path_,
                why);
   on_state_(*this, false);

@@ -35,8 +35,9 @@ class SerialDevice : public FeedbackPort {
 
   /// Tries to open `path`; false (and a log line) when it cannot.
   bool open(const std::string& path);
-  /// Closes the port (if open) and marks the device absent.
-  void close(const std::string& why);
+  /// Closes the port (if open) and marks the device absent; `vanished`: it
+  /// went away by itself (logged as a warning, and looked for again).
+  void close(const std::string& why, bool vanished = true);
 
   bool try_send(const char* data, std::size_t len) noexcept override;
 

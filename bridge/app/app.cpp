@@ -18,7 +18,7 @@
 
 #include "control/control_server.hpp"
 #include "core/text.hpp"
-#include "serial/serial_device.hpp"
+#include "serial/serial_group.hpp"
 
 namespace csb {
 
@@ -124,16 +124,14 @@ void App::build_devices() {
                    d.format == SerialFormat::midi ? "midi" : "firmata");
       continue;
     }
-    serial_.push_back(std::make_unique<SerialDevice>(
+    serial_.push_back(std::make_unique<SerialGroup>(
         io_, d, i,
         [this](SerialDevice& dev, std::string_view line, std::int64_t t) {
           router_->on_line(dev.index(), line, t, dev.counters());
         },
-        [this](SerialDevice& dev, bool connected) {
-          if (connected)
-            engine_->resend_feedback(&dev);
-          else
-            schedule_scan();
+        [this, group_index = serial_.size()](SerialDevice& dev, bool connected) {
+          // Only the board that came back gets the last feedback values.
+          if (connected) engine_->resend_feedback(serial_[group_index].get(), &dev);
         }));
   }
   for (const Feedback& f : config_.feedback) {
@@ -211,7 +209,7 @@ void App::shutdown(int code) {
   drain_timer_.cancel();
   retry_timer_.cancel();
   control_.reset();
-  for (auto& s : serial_) s->close("stopping", /*vanished=*/false);
+  for (auto& s : serial_) s->close_all("stopping");
   io_.stop();
 }
 
@@ -219,34 +217,16 @@ void App::shutdown(int code) {
 
 void App::scan_devices() {
   std::vector<std::string> in_use;
-  for (auto& s : serial_)
-    if (s->connected()) in_use.push_back(real_path(s->path()));
-  for (auto& s : serial_) {
-    if (s->connected()) continue;
-    glob_t g{};
-    if (::glob(s->config().glob.c_str(), 0, nullptr, &g) == 0) {
-      for (std::size_t i = 0; i < g.gl_pathc; ++i) {
-        std::string path = g.gl_pathv[i];
-        std::string real = real_path(path);
-        if (std::find(in_use.begin(), in_use.end(), real) != in_use.end()) continue;
-        if (s->open(path)) {
-          in_use.push_back(real);
-          break;
-        }
-        spdlog::debug("device {}: {}", s->config().name, s->last_error());
-      }
-    }
-    globfree(&g);
-  }
+  for (auto& g : serial_)
+    for (auto& p : g->ports())
+      if (p->connected()) in_use.push_back(real_path(p->path()));
+  for (auto& g : serial_) g->scan(in_use);
   schedule_scan();
 }
 
 void App::schedule_scan() {
-  if (stopping_) return;
-  bool absent =
-      std::any_of(serial_.begin(), serial_.end(), [](auto& s) { return !s->connected(); });
-  if (!absent) return;
-  // Only one pending scan: re-arming cancels the previous wait.
+  // Always: a glob may match another board plugged in later.
+  if (stopping_ || serial_.empty()) return;
   scan_timer_.expires_after(config_.scan);
   scan_timer_.async_wait([this](boost::system::error_code ec) {
     if (!ec) scan_devices();
@@ -441,26 +421,42 @@ const char* App::state_name() const {
 
 json App::devices_json() const {
   json list = json::array();
-  for (const auto& s : serial_) {
-    auto& c = const_cast<SerialDevice&>(*s).counters();
-    list.push_back({{"name", s->config().name},
+  for (const auto& g : serial_) {
+    InputCounters c;
+    std::uint64_t bytes = 0, connects = 0, write_failures = 0;
+    json ports = json::array();
+    std::string last_error;
+    for (const auto& p : g->ports()) {
+      auto& pc = p->counters();
+      c.events += pc.events;
+      c.unmatched += pc.unmatched;
+      c.bad += pc.bad;
+      bytes += p->bytes_in();
+      connects += p->connects();
+      write_failures += p->write_failures();
+      if (p->connected()) ports.push_back(p->path());
+      if (!p->last_error().empty() && p->connects() > 0) last_error = p->last_error();
+    }
+    list.push_back({{"name", g->config().name},
                     {"kind", "serial"},
-                    {"state", s->connected() ? "connected" : "absent"},
-                    {"glob", s->config().glob},
-                    {"port", s->connected() ? s->path() : ""},
+                    {"state", ports.empty() ? "absent" : "connected"},
+                    {"glob", g->config().glob},
+                    {"port", ports.empty() ? "" : ports[0]},
+                    {"ports", ports},
                     {"events", c.events},
                     {"unmatched", c.unmatched},
                     {"bad_input", c.bad},
-                    {"bytes_in", s->bytes_in()},
-                    {"connects", s->connects()},
-                    {"write_failures", s->write_failures()},
-                    {"last_error", s->last_error()}});
+                    {"bytes_in", bytes},
+                    {"connects", connects},
+                    {"write_failures", write_failures},
+                    {"last_error", last_error}});
   }
   return list;
 }
 
 json App::channel_value(std::uint32_t slot) const {
   const ChannelSlot& s = channels_.at(slot);
+  if (s.watch_only.load() && !s.present.load()) return nullptr;
   if (s.type == ChannelType::string) {
     if (!s.has_value.load()) return nullptr;
     std::string out;
@@ -477,6 +473,7 @@ json App::channels_json() const {
   json list = json::array();
   for (std::uint32_t i = 0; i < channels_.size(); ++i) {
     const ChannelSlot& s = channels_.at(i);
+    if (s.watch_only.load() && !s.present.load()) continue;  // asked for, never found
     list.push_back({{"name", s.name},
                     {"type", s.type == ChannelType::string ? "string" : "control"},
                     {"value", channel_value(i)}});
@@ -488,7 +485,8 @@ json App::status_json() const {
   const LatencyHistogram& lat = engine_->latency();
   auto us = [](std::int64_t ns) { return static_cast<double>(ns) / 1000.0; };
   std::uint64_t bad = 0;
-  for (const auto& s : serial_) bad += const_cast<SerialDevice&>(*s).counters().bad;
+  for (const auto& g : serial_)
+    for (const auto& p : g->ports()) bad += p->counters().bad;
   return {
       {"ok", true},
       {"version", CSBRIDGE_VERSION},
@@ -561,14 +559,25 @@ void App::handle_command(ControlSession& session, const std::string& line,
     if (!want_args(1, "get NAME")) return;
     const std::string& name = words[1].first;
     std::uint32_t slot = channels_.find(name);
-    if (slot != kNoSlot) return ok({{"name", name}, {"value", channel_value(slot)}});
+    if (slot != kNoSlot) {
+      const ChannelSlot& s = channels_.at(slot);
+      if (s.watch_only.load() && !s.present.load())
+        return reply(error_reply(fmt::format("no channel '{}' in the orchestra", name)));
+      return ok({{"name", name}, {"value", channel_value(slot)}});
+    }
     if (state_ != CsState::running && state_ != CsState::paused)
       return reply(error_reply(fmt::format("no channel '{}'", name)));
-    // Not known yet: watch it and answer once the performance thread has read it.
-    slot = channels_.add(name, ChannelType::control);
+    // Not known yet: watch it (never creating it in the orchestra) and answer
+    // once the performance thread has looked for it.
+    if (watched_ >= kMaxWatched)
+      return reply(error_reply(fmt::format("no channel '{}' (and too many watched)", name)));
+    slot = channels_.add(name, ChannelType::control, /*watch_only=*/true);
     if (slot == kNoSlot) return reply(error_reply("the channel table is full"));
+    ++watched_;
     auto timer = std::make_shared<asio::steady_timer>(io_, 30ms);
     timer->async_wait([this, timer, name, slot, reply](boost::system::error_code) {
+      if (!channels_.at(slot).present.load())
+        return reply(error_reply(fmt::format("no channel '{}' in the orchestra", name)));
       reply(json{{"ok", true}, {"name", name}, {"value", channel_value(slot)}}.dump());
     });
   } else if (cmd == "set") {

@@ -25,7 +25,7 @@ namespace csb {
 
 class ControlServer;
 class ControlSession;
-class SerialDevice;
+class SerialGroup;
 
 struct RunOptions {
   bool audio_null = false;
@@ -88,7 +88,7 @@ class App : private RouterSink {
   boost::asio::steady_timer retry_timer_;
   ChannelTable channels_;
   std::unique_ptr<Router> router_;
-  std::vector<std::unique_ptr<SerialDevice>> serial_;
+  std::vector<std::unique_ptr<SerialGroup>> serial_;
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<Engine> engine_;
 
@@ -105,6 +105,9 @@ class App : private RouterSink {
   double sr_ = 0, kr_ = 0;
   int ksmps_ = 0;
   std::uint64_t csound_errors_ = 0;
+  /// Channels added only because a client asked for them with `get`.
+  static constexpr std::size_t kMaxWatched = 256;
+  std::size_t watched_ = 0;
 };
 
 }  // namespace csb

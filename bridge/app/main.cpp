@@ -96,8 +96,12 @@ int cmd_check(const std::string& path) {
     std::cerr << config->csound.csd << ": Csound cannot compile it:\n" << err << '\n';
     return kExitUsage;
   }
-  std::cout << path << ": OK (" << config->devices.size() << " devices, " << config->map.size()
-            << " mappings, " << config->feedback.size() << " feedback entries; "
+  auto count = [](std::size_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+  };
+  std::cout << path << ": OK (" << count(config->devices.size(), "device", "devices") << ", "
+            << count(config->map.size(), "mapping", "mappings") << ", "
+            << count(config->feedback.size(), "feedback entry", "feedback entries") << "; "
             << config->csound.csd << " compiles)\n";
   return kExitOk;
 }

@@ -39,6 +39,10 @@ inline constexpr std::size_t kMaxStringValue = 1024;
 struct ChannelSlot {
   std::string name;  ///< immutable once published
   ChannelType type = ChannelType::control;
+  /// Only watched (`get`): never created in Csound, read only if the orchestra has it.
+  std::atomic<bool> watch_only{false};
+  /// The performance thread found the channel in the running orchestra.
+  std::atomic<bool> present{false};
 
   std::atomic<double> value{0.0};           ///< latest host-side value
   std::atomic<bool> has_value{false};       ///< a value was set: restore it on reset
@@ -65,14 +69,20 @@ class ChannelTable {
   }
 
   /// Loop thread. Finds or adds a channel; kNoSlot when the table is full or
-  /// the name exists with the other type.
-  std::uint32_t add(std::string_view name, ChannelType type) {
+  /// the name exists with the other type. `watch_only`: see ChannelSlot; an
+  /// add without it makes a watched channel a full one.
+  std::uint32_t add(std::string_view name, ChannelType type, bool watch_only = false) {
     std::uint32_t s = find(name);
-    if (s != kNoSlot) return slots_[s].type == type ? s : kNoSlot;
+    if (s != kNoSlot) {
+      if (slots_[s].type != type) return kNoSlot;
+      if (!watch_only) slots_[s].watch_only.store(false, std::memory_order_release);
+      return s;
+    }
     std::uint32_t n = size_.load(std::memory_order_relaxed);
     if (n == kCapacity) return kNoSlot;
     slots_[n].name = std::string(name);
     slots_[n].type = type;
+    slots_[n].watch_only.store(watch_only, std::memory_order_relaxed);
     index_.emplace(slots_[n].name, n);
     size_.store(n + 1, std::memory_order_release);
     return n;

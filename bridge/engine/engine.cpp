@@ -9,6 +9,8 @@
 
 #include <time.h>
 
+#include <cerrno>
+
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -111,9 +113,19 @@ bool contains_nocase(std::string_view text, std::string_view word) {
 
 /// The log level of one Csound line. Csound sends its banner and statistics
 /// with the error attribute too, so errors are recognised by their words.
-CsoundMessage::Level classify_message(int attr, std::string_view text) {
+CsoundMessage::Level classify_message(int attr, std::string_view text,
+                                      CsoundMessage::Level previous) {
   using L = CsoundMessage::Level;
   int type = attr & CSOUNDMSG_TYPE_MASK;
+  // The lines after an error that say where it is: " from file x.csd (1), line 12:",
+  // ">>>ky = kx +* <<<", "line 12:".
+  if (previous == L::error) {
+    std::size_t b = text.find_first_not_of(" \t");
+    std::string_view t = b == std::string_view::npos ? std::string_view() : text.substr(b);
+    if (t.rfind("from file", 0) == 0 || t.rfind(">>>", 0) == 0 || t.rfind("line ", 0) == 0 ||
+        t.rfind("Line ", 0) == 0)
+      return L::error;
+  }
   if (type == CSOUNDMSG_WARNING || text.rfind("WARNING", 0) == 0) return L::warning;
   if (type == CSOUNDMSG_ORCH || type == CSOUNDMSG_STDOUT) return L::info;
   if (type == CSOUNDMSG_ERROR) {
@@ -153,13 +165,23 @@ struct Engine::Impl {
   // Message assembly (one Csound thread at a time writes messages).
   std::string line;
   int line_attr = 0;
+  CsoundMessage::Level prev_level = CsoundMessage::Level::debug;
   bool fresh = true;  // csoundReset on a new instance only prints a bogus "end of score"
   bool capturing = false;
   std::string captured_errors;
   std::string captured_tail;
 
+  // Pacing under --audio null (see pace()).
+  bool precise_pacing = false;
+  std::int64_t pace_origin_ns = 0;  // when k-cycle 0 should start
+  double period_ns = 0;
+  std::int64_t cycle = 0;  // k-cycles performed in this performance
+
+  /// Sleeps until k-cycle `cycle` is due; returns the time it starts.
+  std::int64_t pace(std::int64_t now);
   void control_loop();
   bool start_performance(EngineEvent& ev);
+  MYFLT* channel_ptr(ChannelSlot& s);
   void fetch_slot_ptrs();
   void apply_channels(std::int64_t now);
   void run_feedback(std::int64_t now);
@@ -194,7 +216,11 @@ struct EngineCallbacks {
   static void on_kcycle(void* data) {
     auto* impl = static_cast<Engine::Impl*>(data);
     Engine& e = *impl->owner;
-    std::int64_t now = now_ns();
+    // The k-cycle before has just ended: its outputs leave now, before any
+    // pacing sleep, not a k-period later.
+    impl->run_feedback(now_ns());
+    impl->first_cycle = false;
+    std::int64_t now = impl->pace(now_ns());
     e.last_kcycle_ns_.store(now, std::memory_order_relaxed);
     e.kcycles_.fetch_add(1, std::memory_order_relaxed);
     impl->apply_channels(now);
@@ -204,10 +230,29 @@ struct EngineCallbacks {
       impl->score_text[ev.len] = '\0';
       csoundInputMessage(impl->cs, impl->score_text);
     }
-    impl->run_feedback(now);
-    impl->first_cycle = false;
+    ++impl->cycle;
   }
 };
+
+std::int64_t Engine::Impl::pace(std::int64_t now) {
+  if (!precise_pacing) return now;
+  // Csound's null audio module sleeps in whole milliseconds, so on its own
+  // k-cycles of 1.33 ms start 1.07, 1.07, 1.07 and 2.1 ms apart and an event
+  // may wait two k-periods. Sleeping here to each k-cycle's exact start keeps
+  // every wait under one k-period.
+  auto target = pace_origin_ns + static_cast<std::int64_t>(static_cast<double>(cycle) * period_ns);
+  if (now - target > 50'000'000) {
+    // Far behind (a pause, a stall): start a fresh schedule, no catch-up burst.
+    pace_origin_ns = now - static_cast<std::int64_t>(static_cast<double>(cycle) * period_ns);
+    return now;
+  }
+  if (target <= now) return now;
+  timespec ts{static_cast<time_t>(target / 1'000'000'000),
+              static_cast<long>(target % 1'000'000'000)};
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+  }
+  return now_ns();
+}
 
 void Engine::Impl::message(int attr, const char* text) {
   if (line.empty()) line_attr = attr;
@@ -216,7 +261,8 @@ void Engine::Impl::message(int attr, const char* text) {
       if (line.size() < 4096) line += *p;
       continue;
     }
-    CsoundMessage::Level line_level = classify_message(line_attr, line);
+    CsoundMessage::Level line_level = classify_message(line_attr, line, prev_level);
+    prev_level = line_level;
     if (capturing) {
       if (line_level == CsoundMessage::Level::error) captured_errors += line + "\n";
       captured_tail += line + "\n";
@@ -231,16 +277,34 @@ void Engine::Impl::message(int attr, const char* text) {
   }
 }
 
+MYFLT* Engine::Impl::channel_ptr(ChannelSlot& s) {
+  int type = s.type == ChannelType::string ? CSOUND_STRING_CHANNEL : CSOUND_CONTROL_CHANNEL;
+  MYFLT* p = nullptr;
+  if (s.watch_only.load(std::memory_order_acquire)) {
+    // Type 0 only looks the channel up: a `get` never creates one.
+    int existing = csoundGetChannelPtr(cs, &p, s.name.c_str(), 0);
+    if (existing <= 0 || (existing & CSOUND_CHANNEL_TYPE_MASK) != type) return nullptr;
+    if (csoundGetChannelPtr(cs, &p, s.name.c_str(), type) != 0) return nullptr;
+  } else if (csoundGetChannelPtr(cs, &p, s.name.c_str(), type | CSOUND_INPUT_CHANNEL) != 0) {
+    return nullptr;
+  }
+  s.present.store(true, std::memory_order_relaxed);
+  return p;
+}
+
 void Engine::Impl::fetch_slot_ptrs() {
   ChannelTable& table = owner->channels_;
   std::uint32_t n = table.size();
   for (; known_slots < n; ++known_slots) {
     ChannelSlot& s = table.at(known_slots);
-    int type = s.type == ChannelType::string ? CSOUND_STRING_CHANNEL : CSOUND_CONTROL_CHANNEL;
-    MYFLT* p = nullptr;
-    if (csoundGetChannelPtr(cs, &p, s.name.c_str(), type | CSOUND_INPUT_CHANNEL) != 0) p = nullptr;
-    slot_ptrs[known_slots] = p;
+    s.present.store(false, std::memory_order_relaxed);
+    slot_ptrs[known_slots] = channel_ptr(s);
   }
+  // Channels the orchestra makes later (chnset at i-time) are looked for again
+  // now and then; a hash lookup each, a few times a second.
+  if ((cycle & 255) == 0)
+    for (std::uint32_t i = 0; i < known_slots; ++i)
+      if (!slot_ptrs[i]) slot_ptrs[i] = channel_ptr(table.at(i));
 }
 
 void Engine::Impl::apply_channels(std::int64_t now) {
@@ -329,6 +393,7 @@ bool Engine::Impl::start_performance(EngineEvent& ev) {
   capturing = true;
   // csoundCompile reads <CsOptions> first, then these arguments, then starts.
   int r = csoundCompile(cs, static_cast<int>(argv.size()), argv.data());
+  pace_origin_ns = now_ns();  // csoundStart opened the null module's clock just now
   capturing = false;
   if (r != 0) {
     ev.kind = EngineEvent::Kind::start_failed;
@@ -341,6 +406,13 @@ bool Engine::Impl::start_performance(EngineEvent& ev) {
   ev.sr = csoundGetSr(cs);
   ev.kr = csoundGetKr(cs);
   ev.ksmps = static_cast<int>(csoundGetKsmps(cs));
+  precise_pacing = settings.audio_null;
+  period_ns = 1e9 / ev.kr;
+  // One k-period behind the null module's clock: it then never sleeps itself
+  // (it always finds itself due), and each k-cycle costs one wake-up, as with
+  // Csound alone, instead of two.
+  pace_origin_ns += static_cast<std::int64_t>(period_ns);
+  cycle = 0;
   controlChannelInfo_t* list = nullptr;
   int n = csoundListChannels(cs, &list);
   for (int i = 0; i < n && list; ++i)
@@ -523,7 +595,7 @@ bool Engine::push_score(std::string_view event) {
   return true;
 }
 
-void Engine::resend_feedback(FeedbackPort* port) {
+void Engine::resend_feedback(FeedbackPort* port, FeedbackPort* to) {
   std::lock_guard lk(impl_->mu);
   for (auto& fb : impl_->feedback) {
     if (fb->binding.port != port) continue;
@@ -531,7 +603,7 @@ void Engine::resend_feedback(FeedbackPort* port) {
     if (std::isnan(v)) continue;
     char buf[512];
     std::size_t len = fb->tpl.format(v, fb->binding.config.channel, buf, sizeof buf);
-    bool ok = len > 0 && port->try_send(buf, len);
+    bool ok = len > 0 && to->try_send(buf, len);
     (ok ? feedback_sent_ : feedback_failed_).fetch_add(1, std::memory_order_relaxed);
   }
 }
@@ -545,6 +617,7 @@ namespace {
 struct CompileLog {
   std::string errors, tail, line;
   int line_attr = 0;
+  CsoundMessage::Level prev = CsoundMessage::Level::debug;
 };
 void collect_message(CSOUND* cs, int attr, const char* text) {
   auto* log = static_cast<CompileLog*>(csoundGetHostData(cs));
@@ -554,8 +627,8 @@ void collect_message(CSOUND* cs, int attr, const char* text) {
       log->line += *p;
       continue;
     }
-    if (classify_message(log->line_attr, log->line) == CsoundMessage::Level::error)
-      log->errors += log->line + "\n";
+    log->prev = classify_message(log->line_attr, log->line, log->prev);
+    if (log->prev == CsoundMessage::Level::error) log->errors += log->line + "\n";
     log->tail += log->line + "\n";
     log->line.clear();
   }

@@ -52,8 +52,10 @@ struct CsoundMessage {
   char text[246];
 };
 
-/// The log level of one Csound message line (attr: Csound's message attribute).
-CsoundMessage::Level classify_message(int attr, std::string_view text);
+/// The log level of one Csound message line (attr: Csound's message attribute;
+/// previous: the level of the line before, so an error's location lines go with it).
+CsoundMessage::Level classify_message(int attr, std::string_view text,
+                                      CsoundMessage::Level previous);
 
 /// What the control thread reports. Called on the control thread: the
 /// listener must hand it to its own loop and return at once.
@@ -103,9 +105,10 @@ class Engine {
   /// counted, when no performance runs or the queue is full.
   bool push_score(std::string_view event);
 
-  /// Sends the last value of every feedback entry on `port` again (after a
-  /// device reconnects). Loop thread.
-  void resend_feedback(FeedbackPort* port);
+  /// Sends the last value of every feedback entry bound to `port` again, to
+  /// `to` (the port that just (re)connected: `port` itself or one of its
+  /// group). Loop thread.
+  void resend_feedback(FeedbackPort* port, FeedbackPort* to);
 
   /// Takes the next Csound message line, if any. Loop thread.
   bool pop_message(CsoundMessage& out) { return messages_.pop(out); }

@@ -53,6 +53,7 @@ bool SerialDevice::open(const std::string& path) {
   while (write_lock_.test_and_set(std::memory_order_acquire)) {
   }
   write_fd_ = fd;
+  writable_ = true;
   write_lock_.clear(std::memory_order_release);
   spdlog::info("device {}: connected on {} at {} baud", config_.name, path, config_.baud);
   read_more();
@@ -67,6 +68,7 @@ void SerialDevice::close(const std::string& why, bool vanished) {
   while (write_lock_.test_and_set(std::memory_order_acquire)) {
   }
   write_fd_ = -1;
+  writable_ = false;
   write_lock_.clear(std::memory_order_release);
   boost::system::error_code ec;
   stream_.close(ec);

@@ -40,12 +40,15 @@ class SerialDevice : public FeedbackPort {
   void close(const std::string& why, bool vanished = true);
 
   bool try_send(const char* data, std::size_t len) noexcept override;
+  /// Any thread: the port is open for writing (a cheap check before try_send).
+  bool writable() const noexcept { return writable_.load(std::memory_order_relaxed); }
 
   const DeviceConfig& config() const { return config_; }
   std::uint32_t index() const { return index_; }
   bool connected() const { return stream_.is_open(); }
   const std::string& path() const { return path_; }
   InputCounters& counters() { return counters_; }
+  const InputCounters& counters() const { return counters_; }
   std::uint64_t bytes_in() const { return bytes_in_; }
   std::uint64_t connects() const { return connects_; }
   std::uint64_t write_failures() const { return write_failures_.load(); }
@@ -70,6 +73,7 @@ class SerialDevice : public FeedbackPort {
   // The writer side, shared with the performance thread.
   std::atomic_flag write_lock_ = ATOMIC_FLAG_INIT;
   int write_fd_ = -1;
+  std::atomic<bool> writable_{false};
   std::atomic<std::uint64_t> write_failures_{0};
 };
 

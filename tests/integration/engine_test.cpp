@@ -58,6 +58,12 @@ TEST_F(EngineFixture, Engine_SetAndGetThroughControlSocket) {
   EXPECT_EQ(bad["ok"], false);
   EXPECT_NE(bad["error"].get<std::string>().find("number"), std::string::npos);
   EXPECT_EQ(bridge->ctl("set x")["ok"], false);
+  // `get` never invents a channel the orchestra does not have.
+  auto missing = bridge->ctl("get no_such_channel");
+  EXPECT_EQ(missing["ok"], false) << missing.dump();
+  EXPECT_NE(missing["error"].get<std::string>().find("no_such_channel"), std::string::npos);
+  EXPECT_EQ(bridge->ctl("get no_such_channel")["ok"], false);  // asked again: still no
+  for (auto& c : bridge->ctl("channels")["channels"]) EXPECT_NE(c["name"], "no_such_channel");
   EXPECT_EQ(bridge->ctl("frobnicate")["ok"], false);
   // The connection-level errors did not hurt the service.
   EXPECT_EQ(bridge->value("y"), 0.5);

@@ -321,3 +321,34 @@ TEST_F(BoardFixture, Serial_MonitorStreamsRoutedEvents) {
   // Other clients are served while a monitor is open.
   EXPECT_EQ(bridge->ctl("status")["ok"], true);
 }
+
+TEST_F(BoardFixture, Serial_OneGlobOpensEveryMatchingBoard) {
+  // Like the default's /dev/ttyACM*: two boards, one device, the same mappings.
+  dir.write("test.csd", make_csd(kCopyOrchestra));
+  std::string cfg = dir.write(
+      "test.yaml", "csound:\n  csd: test.csd\nscan: 100ms\ndevices:\n  boards:\n    serial: " +
+                       dir.file("acm*") +
+                       "\n    format: lines\nmap:\n  - from: boards x\n    to: x\n"
+                       "feedback:\n  - from: y\n    to: boards\n    line: \"y={value}\"\n"
+                       "    rate: 0\n");
+  PtyBoard first(dir.file("acm0"));
+  bridge = std::make_unique<Bridge>(dir, cfg);
+  ASSERT_TRUE(bridge->wait_state("running")) << bridge->log();
+  ASSERT_TRUE(eventually([&] { return device()["ports"].size() == 1; })) << device().dump();
+  PtyBoard second(dir.file("acm1"));  // plugged in later
+  ASSERT_TRUE(eventually([&] { return device()["ports"].size() == 2; })) << device().dump();
+
+  first.write_line("x=1");
+  EXPECT_EQ(first.read_line(), "y=1");
+  EXPECT_EQ(second.read_line(), "y=1");  // feedback goes to every board
+  second.write_line("x=2");
+  EXPECT_EQ(first.read_line(), "y=2");
+  EXPECT_EQ(second.read_line(), "y=2");
+
+  first.unplug();
+  ASSERT_TRUE(eventually([&] { return device()["ports"].size() == 1; })) << device().dump();
+  EXPECT_EQ(device()["state"], "connected");
+  second.write_line("x=3");
+  EXPECT_EQ(second.read_line(), "y=3");
+  EXPECT_EQ(device()["events"], 3);
+}

@@ -1,0 +1,42 @@
+#pragma once
+// One configured serial device and every port its glob has opened: the
+// default's `/dev/ttyACM*` takes each board plugged in, and all of them feed
+// the same mappings. Feedback goes to every open port.
+//
+// Threads: loop thread, except try_send (any thread: the instances are made
+// once, here, and never change).
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "serial/serial_device.hpp"
+
+namespace csb {
+
+class SerialGroup : public FeedbackPort {
+ public:
+  static constexpr std::size_t kMaxPorts = 8;
+
+  SerialGroup(boost::asio::io_context& io, const DeviceConfig& config, std::uint32_t index,
+              const SerialDevice::OnLine& on_line, const SerialDevice::OnState& on_state);
+
+  /// Opens every path the glob matches now that is not in `in_use` (real
+  /// paths), while a port is free; adds what it opened to `in_use`.
+  void scan(std::vector<std::string>& in_use);
+  void close_all(const std::string& why);
+
+  bool try_send(const char* data, std::size_t len) noexcept override;
+
+  const DeviceConfig& config() const { return config_; }
+  bool any_connected() const;
+  /// Every instance, open or not.
+  const std::array<std::unique_ptr<SerialDevice>, kMaxPorts>& ports() const { return ports_; }
+
+ private:
+  DeviceConfig config_;
+  std::array<std::unique_ptr<SerialDevice>, kMaxPorts> ports_;
+};
+
+}  // namespace csb

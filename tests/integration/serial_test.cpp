@@ -352,3 +352,16 @@ TEST_F(BoardFixture, Serial_OneGlobOpensEveryMatchingBoard) {
   EXPECT_EQ(second.read_line(), "y=3");
   EXPECT_EQ(device()["events"], 3);
 }
+
+TEST_F(BoardFixture, Serial_NonStandardBaudRatesOpen) {
+  // termios2 sets any rate: 31250 (DIN MIDI) and 250000 are no Bxxx constant.
+  for (const char* baud : {"31250", "250000"}) {
+    start(config("map:\n  - from: board x\n    to: x\n", kCopyOrchestra,
+                 std::string("    baud: ") + baud + "\n"));
+    board->write_line(std::string("x=") + baud);
+    EXPECT_TRUE(bridge->wait_value("y", std::stod(baud))) << baud << "\n" << bridge->log();
+    EXPECT_EQ(bridge->terminate(), 0);
+    bridge.reset();
+    board.reset();
+  }
+}

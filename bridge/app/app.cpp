@@ -1,15 +1,14 @@
 #include "app/app.hpp"
 
 #include <glob.h>
-#include <limits.h>
 #include <pthread.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
+#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -17,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "control/control_server.hpp"
+#include "core/clock.hpp"
 #include "core/text.hpp"
 #include "serial/serial_group.hpp"
 
@@ -28,15 +28,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::int64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string real_path(const std::string& p) {
-  char buf[PATH_MAX];
-  return ::realpath(p.c_str(), buf) ? std::string(buf) : p;
+/// One reply line. Text from outside (board values, names, Csound's words)
+/// may be any bytes: invalid UTF-8 becomes U+FFFD instead of an exception.
+std::string to_line(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 /// Splits a control command line into words; a "quoted" word keeps its
@@ -66,7 +61,7 @@ std::vector<std::pair<std::string, bool>> split_command(const std::string& line)
 }
 
 std::string error_reply(const std::string& message) {
-  return json{{"ok", false}, {"error", message}}.dump();
+  return to_line(json{{"ok", false}, {"error", message}});
 }
 
 }  // namespace
@@ -147,6 +142,10 @@ void App::build_devices() {
     }
     feedback.push_back(std::move(b));
   }
+  if (config_.csound.watch)
+    spdlog::warn(
+        "csound.watch: watching the CSD for changes is not supported by this version; "
+        "use `csbridge ctl reset` after editing it");
   for (const DeviceConfig& d : config_.devices)
     if (d.kind == DeviceKind::midi)
       spdlog::warn("device {}: MIDI devices are not handled by this version; ignored", d.name);
@@ -201,10 +200,18 @@ void App::shutdown(int code) {
   if (stopping_) return;
   stopping_ = true;
   exit_code_ = code;
-  engine_->shutdown();  // at most about one k-cycle: the performance thread only joins
-  state_ = CsState::stopped;
+  // A second SIGTERM or Ctrl-C now kills at once (default dispositions), and
+  // an orchestra stuck in a k-cycle cannot hold the stop past 2 s.
   boost::system::error_code ec;
   signals_.cancel(ec);
+  signals_.clear(ec);
+  std::thread([] {
+    std::this_thread::sleep_for(1800ms);
+    spdlog::critical("stopping: Csound did not stop within 1.8 s; exiting now");
+    std::_Exit(1);
+  }).detach();
+  engine_->shutdown();  // normally about one k-cycle: the performance thread only joins
+  state_ = CsState::stopped;
   scan_timer_.cancel();
   drain_timer_.cancel();
   retry_timer_.cancel();
@@ -217,9 +224,7 @@ void App::shutdown(int code) {
 
 void App::scan_devices() {
   std::vector<std::string> in_use;
-  for (auto& g : serial_)
-    for (auto& p : g->ports())
-      if (p->connected()) in_use.push_back(real_path(p->path()));
+  for (auto& g : serial_) g->collect_open(in_use);
   for (auto& g : serial_) g->scan(in_use);
   schedule_scan();
 }
@@ -274,7 +279,7 @@ void App::start_engine() {
   retry_timer_.cancel();
   if (start_attempts_++ > 0) ++restarts_;
   state_ = start_attempts_ == 1 ? CsState::starting : CsState::restarting;
-  engine_->restart();
+  generation_ = engine_->restart();
 }
 
 void App::schedule_retry() {
@@ -296,7 +301,9 @@ void App::reset(const char* why) {
 
 void App::on_engine_event(EngineEvent ev) {
   drain_messages();  // Csound's own lines first, then what became of them
-  if (stopping_) return;
+  // An event of a performance a newer reset replaced (it ended, or started
+  // only to be stopped, as the reset came) says nothing about now.
+  if (stopping_ || ev.generation != generation_) return;
   switch (ev.kind) {
     case EngineEvent::Kind::started:
       sr_ = ev.sr;
@@ -393,10 +400,10 @@ void App::on_routed(std::uint32_t device, std::string_view source, std::uint32_t
   const ChannelSlot& s = channels_.at(slot);
   json j{{"device", config_.devices[device].name}, {"source", source}, {"channel", s.name}};
   if (s.type == ChannelType::string)
-    j["value"] = std::string(s.str, s.str_len);
+    j["value"] = std::string(s.str.get(), s.str_len);
   else
     j["value"] = value;
-  control_->broadcast(j.dump());
+  control_->broadcast(to_line(j));
 }
 
 // --- control commands ----------------------------------------------------
@@ -518,6 +525,49 @@ json App::status_json() const {
   };
 }
 
+void App::answer_get(const std::string& name, std::uint32_t slot,
+                     std::function<void(std::string)> reply, int tries) {
+  // Every 10 ms until the performance thread has looked the name up, at most
+  // a second (a paused or stopped performance never will).
+  if (engine_->looked_up_slots() <= slot && tries < 100 && !stopping_) {
+    auto timer = std::make_shared<asio::steady_timer>(io_, 10ms);
+    timer->async_wait([this, timer, name, slot, reply, tries](boost::system::error_code ec) {
+      if (!ec) answer_get(name, slot, reply, tries + 1);
+    });
+    return;
+  }
+  if (!channels_.at(slot).present.load())
+    return reply(error_reply(fmt::format("no channel '{}' in the orchestra", name)));
+  reply(to_line(json{{"ok", true}, {"name", name}, {"value", channel_value(slot)}}));
+}
+
+std::uint32_t App::set_slot(const std::string& name, ChannelType type,
+                            const std::function<void(std::string)>& reply) {
+  std::uint32_t slot = channels_.find(name);
+  if (slot == kNoSlot) {
+    // `set` may make channels, but not without bound.
+    if (set_created_ >= kMaxSetChannels) {
+      reply(error_reply(
+          fmt::format("no channel '{}', and {} made by set already", name, kMaxSetChannels)));
+      return kNoSlot;
+    }
+    slot = channels_.add(name, type);
+    if (slot == kNoSlot) {
+      reply(error_reply("the channel table is full"));
+      return kNoSlot;
+    }
+    ++set_created_;
+    return slot;
+  }
+  if (channels_.at(slot).type != type) {
+    reply(error_reply(
+        fmt::format("'{}' is a {} channel", name,
+                    channels_.at(slot).type == ChannelType::string ? "string" : "control")));
+    return kNoSlot;
+  }
+  return channels_.add(name, type);  // a watched name becomes a full channel
+}
+
 void App::handle_command(ControlSession& session, const std::string& line,
                          std::function<void(std::string)> reply) {
   auto words = split_command(line);
@@ -525,7 +575,7 @@ void App::handle_command(ControlSession& session, const std::string& line,
   const std::string& cmd = words[0].first;
   auto ok = [&](json extra = json::object()) {
     extra["ok"] = true;
-    reply(extra.dump());
+    reply(to_line(extra));
   };
   auto want_args = [&](std::size_t n, const char* usage) {
     if (words.size() == n + 1) return true;
@@ -534,7 +584,7 @@ void App::handle_command(ControlSession& session, const std::string& line,
   };
 
   if (cmd == "status") {
-    if (want_args(0, "status")) reply(status_json().dump());
+    if (want_args(0, "status")) reply(to_line(status_json()));
   } else if (cmd == "reset") {
     if (!want_args(0, "reset")) return;
     reset("control socket");
@@ -567,36 +617,35 @@ void App::handle_command(ControlSession& session, const std::string& line,
     }
     if (state_ != CsState::running && state_ != CsState::paused)
       return reply(error_reply(fmt::format("no channel '{}'", name)));
+    if (state_ == CsState::paused)
+      return reply(
+          error_reply(fmt::format("no channel '{}' known, and paused: resume to look "
+                                  "in the orchestra",
+                                  name)));
     // Not known yet: watch it (never creating it in the orchestra) and answer
     // once the performance thread has looked for it.
     if (watched_ >= kMaxWatched)
-      return reply(error_reply(fmt::format("no channel '{}' (and too many watched)", name)));
+      return reply(error_reply(
+          fmt::format("no channel '{}' (and {} names asked for already)", name, kMaxWatched)));
     slot = channels_.add(name, ChannelType::control, /*watch_only=*/true);
     if (slot == kNoSlot) return reply(error_reply("the channel table is full"));
     ++watched_;
-    auto timer = std::make_shared<asio::steady_timer>(io_, 30ms);
-    timer->async_wait([this, timer, name, slot, reply](boost::system::error_code) {
-      if (!channels_.at(slot).present.load())
-        return reply(error_reply(fmt::format("no channel '{}' in the orchestra", name)));
-      reply(json{{"ok", true}, {"name", name}, {"value", channel_value(slot)}}.dump());
-    });
+    answer_get(name, slot, std::move(reply), 0);
   } else if (cmd == "set") {
     if (!want_args(2, "set NAME VALUE (a \"quoted\" VALUE sets a string channel)")) return;
     const std::string& name = words[1].first;
     const auto& [text, quoted] = words[2];
     std::int64_t t = steady_ns();
     if (quoted) {
-      std::uint32_t slot = channels_.add(name, ChannelType::string);
-      if (slot == kNoSlot)
-        return reply(error_reply(fmt::format("'{}' is not a string channel", name)));
+      std::uint32_t slot = set_slot(name, ChannelType::string, reply);
+      if (slot == kNoSlot) return;
       channels_.set_string(slot, text, t);
       return ok({{"name", name}, {"value", text}});
     }
     auto v = parse_number(text);
     if (!v) return reply(error_reply(fmt::format("not a finite number: '{}'", text)));
-    std::uint32_t slot = channels_.add(name, ChannelType::control);
-    if (slot == kNoSlot)
-      return reply(error_reply(fmt::format("'{}' is not a control channel", name)));
+    std::uint32_t slot = set_slot(name, ChannelType::control, reply);
+    if (slot == kNoSlot) return;
     channels_.set(slot, *v, t);
     ok({{"name", name}, {"value", *v}});
   } else if (cmd == "reload") {

@@ -73,6 +73,11 @@ class App : private RouterSink {
 
   void handle_command(ControlSession& session, const std::string& line,
                       std::function<void(std::string)> reply);
+  void answer_get(const std::string& name, std::uint32_t slot,
+                  std::function<void(std::string)> reply, int tries);
+  /// The slot `set` writes, made if need be; kNoSlot after replying an error.
+  std::uint32_t set_slot(const std::string& name, ChannelType type,
+                         const std::function<void(std::string)>& reply);
   nlohmann::json status_json() const;
   nlohmann::json devices_json() const;
   nlohmann::json channels_json() const;
@@ -108,6 +113,11 @@ class App : private RouterSink {
   /// Channels added only because a client asked for them with `get`.
   static constexpr std::size_t kMaxWatched = 256;
   std::size_t watched_ = 0;
+  /// Channels `set` made that nothing else names.
+  static constexpr std::size_t kMaxSetChannels = 256;
+  std::size_t set_created_ = 0;
+  /// Of the latest engine restart(): older engine events are stale.
+  std::uint64_t generation_ = 0;
 };
 
 }  // namespace csb

@@ -137,11 +137,17 @@ int cmd_ctl(const std::string& socket_arg, const std::vector<std::string>& words
     return kExitRuntime;
   }
   line += '\n';
-  if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+  // No reply within 10 s is an error, not a hang (monitor waits forever).
+  bool monitor = !words.empty() && words[0] == "monitor";
+  if (!monitor) {
+    timeval tv{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  // MSG_NOSIGNAL: a service that went away is an exit code, not SIGPIPE.
+  if (::send(fd, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
     std::cerr << "cannot send to " << path << ": " << std::strerror(errno) << '\n';
     return kExitRuntime;
   }
-  bool monitor = !words.empty() && words[0] == "monitor";
   std::string buf;
   char chunk[4096];
   int code = kExitRuntime;

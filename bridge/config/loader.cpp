@@ -488,7 +488,13 @@ class Loader {
       error(top.at(), "missing required section 'csound:' (with at least 'csd:')");
     if (auto f = s.get("control")) read_control(*f, cfg.control);
     if (auto f = s.get("scan"))
-      if (auto d = duration(*f)) cfg.scan = *d;
+      if (auto d = duration(*f)) {
+        // Looking for devices is a glob per device: a few times a second at most.
+        if (*d < std::chrono::milliseconds(10))
+          fail(*f, fmt::format("must be at least 10ms, got '{}'", f->value.Scalar()));
+        else
+          cfg.scan = *d;
+      }
     if (auto f = s.get("midi")) {
       Section m = section(*f, "in midi section", {"api"});
       if (auto a = m.get("api"))

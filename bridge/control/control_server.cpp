@@ -17,7 +17,7 @@ namespace asio = boost::asio;
 using stream = asio::local::stream_protocol;
 
 ControlServer::ControlServer(asio::io_context& io, std::string path, unsigned mode, Handler handler)
-    : io_(io), path_(std::move(path)), handler_(std::move(handler)), acceptor_(io) {
+    : io_(io), path_(std::move(path)), handler_(std::move(handler)), acceptor_(io), retry_(io) {
   struct stat st;
   if (::lstat(path_.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode))
@@ -46,6 +46,7 @@ ControlServer::ControlServer(asio::io_context& io, std::string path, unsigned mo
 ControlServer::~ControlServer() {
   boost::system::error_code ec;
   acceptor_.close(ec);
+  retry_.cancel();
   auto sessions = sessions_;  // close() erases from sessions_
   for (auto& s : sessions) s->close();
   ::unlink(path_.c_str());
@@ -54,12 +55,24 @@ ControlServer::~ControlServer() {
 void ControlServer::accept() {
   acceptor_.async_accept([this](boost::system::error_code ec, stream::socket socket) {
     if (ec == asio::error::operation_aborted) return;
-    if (!ec) {
+    if (ec) {
+      // Out of descriptors, say: try again in a while, not in a spin.
+      spdlog::warn("control socket: accept failed: {}; retrying in 100 ms", ec.message());
+      retry_.expires_after(std::chrono::milliseconds(100));
+      retry_.async_wait([this](boost::system::error_code e) {
+        if (!e) accept();
+      });
+      return;
+    }
+    if (sessions_.size() >= kMaxSessions) {
+      boost::system::error_code ignored;
+      static const std::string busy = "{\"ok\":false,\"error\":\"too many control connections\"}\n";
+      asio::write(socket, asio::buffer(busy), ignored);  // a local socket: no wait
+      socket.close(ignored);
+    } else {
       auto session = std::make_shared<ControlSession>(*this, std::move(socket));
       sessions_.insert(session);
       session->start();
-    } else {
-      spdlog::warn("control socket: accept failed: {}", ec.message());
     }
     accept();
   });

@@ -15,6 +15,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 namespace csb {
 
@@ -44,7 +45,9 @@ class ControlServer {
   boost::asio::io_context& io_;
   std::string path_;
   Handler handler_;
+  static constexpr std::size_t kMaxSessions = 32;
   boost::asio::local::stream_protocol::acceptor acceptor_;
+  boost::asio::steady_timer retry_;
   std::set<std::shared_ptr<ControlSession>> sessions_;
   std::set<ControlSession*> monitors_;
 };

@@ -19,6 +19,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "core/spsc.hpp"
+
 namespace csb {
 
 /// Hash for string-keyed maps looked up by string_view without allocating.
@@ -50,10 +52,11 @@ struct ChannelSlot {
   std::atomic<bool> dirty{false};           ///< not yet written to Csound
   std::atomic<double> seen{NAN};            ///< the orchestra's value, copied each k-cycle
 
-  // String values: a tiny spinlock; the performance thread only try-locks.
+  // String values (string channels only): a tiny spinlock; the performance
+  // thread only try-locks.
   std::atomic_flag str_lock = ATOMIC_FLAG_INIT;
   std::size_t str_len = 0;
-  char str[kMaxStringValue];
+  std::unique_ptr<char[]> str;  ///< kMaxStringValue bytes, made when the slot is
 };
 
 class ChannelTable {
@@ -83,6 +86,10 @@ class ChannelTable {
     slots_[n].name = std::string(name);
     slots_[n].type = type;
     slots_[n].watch_only.store(watch_only, std::memory_order_relaxed);
+    if (type == ChannelType::string) {
+      slots_[n].str = std::make_unique<char[]>(kMaxStringValue);
+      slots_[n].str[0] = '\0';
+    }
     index_.emplace(slots_[n].name, n);
     size_.store(n + 1, std::memory_order_release);
     return n;
@@ -99,7 +106,7 @@ class ChannelTable {
     s.value.store(v, std::memory_order_relaxed);
     s.arrival_ns.store(t_ns, std::memory_order_relaxed);
     s.has_value.store(true, std::memory_order_relaxed);
-    s.dirty.store(true, std::memory_order_release);
+    mark_dirty(i);
   }
 
   /// Loop thread: a new string value, truncated to kMaxStringValue - 1 bytes.
@@ -108,28 +115,45 @@ class ChannelTable {
     while (s.str_lock.test_and_set(std::memory_order_acquire)) {
     }
     s.str_len = std::min(text.size(), kMaxStringValue - 1);
-    std::memcpy(s.str, text.data(), s.str_len);
+    std::memcpy(s.str.get(), text.data(), s.str_len);
     s.str[s.str_len] = '\0';
     s.str_lock.clear(std::memory_order_release);
     s.arrival_ns.store(t_ns, std::memory_order_relaxed);
     s.has_value.store(true, std::memory_order_relaxed);
-    s.dirty.store(true, std::memory_order_release);
+    mark_dirty(i);
   }
 
-  /// Any thread but the loop's writer must not run concurrently for the same
-  /// slot without the lock: copies the string value out under the lock, or
-  /// returns false when the lock is busy (try again next k-cycle).
+  /// Performance thread: the next slot marked dirty since the last call
+  /// (a slot may come twice; its dirty flag says whether it still is).
+  bool pop_dirty(std::uint32_t& i) { return dirty_ring_.pop(i); }
+  /// Performance thread: true once after the dirty ring overflowed, so every
+  /// slot must be looked at.
+  bool take_overflow() { return overflow_.exchange(false, std::memory_order_acquire); }
+
+  /// Copies a string value out under the lock, or returns false when the
+  /// writer holds it (try again next k-cycle). Any thread.
   bool try_copy_string(std::uint32_t i, std::string& out) {
     ChannelSlot& s = slots_[i];
     if (s.str_lock.test_and_set(std::memory_order_acquire)) return false;
-    out.assign(s.str, s.str_len);
+    out.assign(s.str.get(), s.str_len);
     s.str_lock.clear(std::memory_order_release);
     return true;
   }
 
  private:
+  /// Flags a slot for the performance thread: the value store happens
+  /// before the flag (release), the flag before the index is queued.
+  void mark_dirty(std::uint32_t i) {
+    if (!slots_[i].dirty.exchange(true, std::memory_order_acq_rel) && !dirty_ring_.push(i))
+      overflow_.store(true, std::memory_order_release);
+  }
+
   std::unique_ptr<ChannelSlot[]> slots_;
   std::atomic<std::uint32_t> size_{0};
+  // A slot is queued only when its flag goes up, so twice the capacity only
+  // overflows when a reset cleared flags of queued slots many times over.
+  SpscRing<std::uint32_t, 2 * kCapacity> dirty_ring_;
+  std::atomic<bool> overflow_{false};
   StringMap<std::uint32_t> index_;  // loop thread only
 };
 

@@ -35,6 +35,15 @@ struct Router::LinesTable {
   std::vector<std::string> columns;
 };
 
+bool valid_channel_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+  if (!letter(name[0])) return false;
+  for (char c : name)
+    if (!letter(c) && !(c >= '0' && c <= '9') && c != '.' && c != '-') return false;
+  return true;
+}
+
 std::string expand_template(std::string_view tpl, int i, int n, int ch, std::string_view name,
                             std::string_view value) {
   std::string out;
@@ -179,7 +188,7 @@ bool Router::route(Binding& b, double raw, std::string_view text, bool is_number
     if (it != b.wild_slots.end()) {
       slot = it->second;
     } else {
-      if (b.wild_slots.size() >= kMaxWildcardChannels) return false;
+      if (b.wild_slots.size() >= kMaxWildcardChannels || !valid_channel_name(source)) return false;
       ChannelType type =
           b.kind == Binding::Kind::string ? ChannelType::string : ChannelType::control;
       slot = channels_.add(expand_template(b.to_template, 0, 0, 0, source), type);

@@ -9,23 +9,20 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <cerrno>
-
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
 
+#include "core/clock.hpp"
 #include "core/text.hpp"
 
 namespace csb {
 
 namespace {
 
-std::int64_t now_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
+using namespace std::chrono_literals;
 
 /// A `line:` template split once into pieces, formatted without allocating.
 struct LineTemplate {
@@ -83,21 +80,25 @@ struct FeedbackState {
   std::int64_t interval_ns = 0;
   // Performance thread only:
   MYFLT* ptr = nullptr;
-  double last_seen = NAN;
+  double last_seen = NAN;  // the channel's value when last looked at
+  double delivered = NAN;  // the value the device has (or gets when it connects)
   std::int64_t last_send_ns = 0;
-  bool pending = false;
+  bool pending = false;        // a change waits for the rate, or for a retry
+  bool failing = false;        // the last send failed (counted once)
   bool from_outvalue = false;  // the orchestra uses outvalue: ignore the bus
   // Written by the performance thread, read by the loop for resends:
-  std::atomic<double> last_sent{NAN};
+  std::atomic<double> last_value{NAN};
 
   explicit FeedbackState(FeedbackBinding b)
       : binding(std::move(b)),
         tpl(binding.config.line),
-        interval_ns(binding.config.rate > 0 ? static_cast<std::int64_t>(1e9 / binding.config.rate)
-                                            : 0) {}
+        // At most one an hour: a tiny rate must not overflow the interval.
+        interval_ns(binding.config.rate > 0
+                        ? static_cast<std::int64_t>(std::min(1e9 / binding.config.rate, 3600e9))
+                        : 0) {}
 };
 
-enum class Want { none, start, stop, quit };
+enum class Want { none, start, quit };
 
 bool contains_nocase(std::string_view text, std::string_view word) {
   auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
@@ -108,6 +109,42 @@ bool contains_nocase(std::string_view text, std::string_view word) {
   }
   return false;
 }
+
+/// Csound's messages arrive in fragments: this joins them into lines, each
+/// with its level. One writer at a time.
+struct MessageLines {
+  std::string line;
+  int attr = 0;
+  CsoundMessage::Level previous = CsoundMessage::Level::debug;
+
+  template <class OnLine>
+  void feed(int fragment_attr, const char* text, OnLine&& on_line) {
+    for (const char* p = text; *p; ++p) {
+      if (line.empty()) attr = fragment_attr;
+      if (*p != '\n') {
+        if (line.size() < 4096) line += *p;
+        continue;
+      }
+      previous = classify_message(attr, line, previous);
+      on_line(previous, std::string_view(line));
+      line.clear();
+    }
+  }
+};
+
+/// A spinlock for Csound callbacks that its worker threads (`-j N`) may run
+/// at once; the sections it guards are a few hundred nanoseconds.
+class SpinGuard {
+ public:
+  explicit SpinGuard(std::atomic_flag& f) : f_(f) {
+    while (f_.test_and_set(std::memory_order_acquire)) {
+    }
+  }
+  ~SpinGuard() { f_.clear(std::memory_order_release); }
+
+ private:
+  std::atomic_flag& f_;
+};
 
 }  // namespace
 
@@ -137,17 +174,18 @@ CsoundMessage::Level classify_message(int attr, std::string_view text,
   return L::debug;
 }
 
-namespace {}  // namespace
-
 struct Engine::Impl {
   Engine* owner = nullptr;
   Listener listener;
   CSOUND* cs = nullptr;
-  CsoundPerformanceThread* perf = nullptr;  // guarded by mu (null while none runs)
 
-  std::mutex mu;
+  std::mutex mu;  // guards the members below up to `control`
   std::condition_variable cv;
+  /// The running performance thread; null while none runs. The loop calls
+  /// it only under mu, and it is unpublished before Join() destroys its locks.
+  CsoundPerformanceThread* perf = nullptr;
   Want want = Want::none;
+  std::uint64_t generation = 0;  // of the latest restart()
   bool stop_requested = false;
   std::thread control;
 
@@ -159,17 +197,19 @@ struct Engine::Impl {
   std::vector<MYFLT*> slot_ptrs = std::vector<MYFLT*>(ChannelTable::kCapacity, nullptr);
   std::uint32_t known_slots = 0;
   bool first_cycle = true;
+  std::int64_t cycle_start_ns = 0;
   std::string string_scratch;
   char score_text[256];
 
-  // Message assembly (one Csound thread at a time writes messages).
-  std::string line;
-  int line_attr = 0;
-  CsoundMessage::Level prev_level = CsoundMessage::Level::debug;
+  // Messages: written by whichever Csound thread prints (several with -j).
+  std::atomic_flag message_lock = ATOMIC_FLAG_INIT;
+  MessageLines lines;
   bool fresh = true;  // csoundReset on a new instance only prints a bogus "end of score"
   bool capturing = false;
   std::string captured_errors;
   std::string captured_tail;
+  // outvalue may be called from Csound's worker threads (-j) too.
+  std::atomic_flag outvalue_lock = ATOMIC_FLAG_INIT;
 
   // Pacing under --audio null (see pace()).
   bool precise_pacing = false;
@@ -183,10 +223,12 @@ struct Engine::Impl {
   bool start_performance(EngineEvent& ev);
   MYFLT* channel_ptr(ChannelSlot& s);
   void fetch_slot_ptrs();
-  void apply_channels(std::int64_t now);
+  void apply_slot(std::uint32_t i, std::int64_t now, bool record_latency);
+  void apply_channels(std::int64_t now, bool record_latency);
   void run_feedback(std::int64_t now);
   void observe(FeedbackState& fb, double v, std::int64_t now);
   void send(FeedbackState& fb, double v, std::int64_t now);
+  bool send_to(FeedbackState& fb, double v, FeedbackPort* to);
   void message(int attr, const char* text);
 };
 
@@ -203,7 +245,8 @@ struct EngineCallbacks {
     auto* t = static_cast<const CS_TYPE*>(type);
     if (t && t->varTypeName && t->varTypeName[0] == 'S') return;
     double v = *static_cast<MYFLT*>(value);
-    std::int64_t now = now_ns();
+    std::int64_t now = steady_ns();
+    SpinGuard guard(impl->outvalue_lock);
     for (auto& fb : impl->feedback) {
       if (std::strcmp(fb->binding.config.channel.c_str(), name) != 0) continue;
       fb->from_outvalue = true;
@@ -218,12 +261,18 @@ struct EngineCallbacks {
     Engine& e = *impl->owner;
     // The k-cycle before has just ended: its outputs leave now, before any
     // pacing sleep, not a k-period later.
-    impl->run_feedback(now_ns());
+    {
+      SpinGuard guard(impl->outvalue_lock);
+      impl->run_feedback(steady_ns());
+    }
     impl->first_cycle = false;
-    std::int64_t now = impl->pace(now_ns());
-    e.last_kcycle_ns_.store(now, std::memory_order_relaxed);
+    std::int64_t now = impl->pace(steady_ns());
+    // After a pause or a stall, values waited for the performance, not for a
+    // k-cycle: they would only blur what the histogram is for.
+    bool record_latency = impl->cycle_start_ns != 0 && now - impl->cycle_start_ns < 50'000'000;
+    impl->cycle_start_ns = now;
     e.kcycles_.fetch_add(1, std::memory_order_relaxed);
-    impl->apply_channels(now);
+    impl->apply_channels(now, record_latency);
     Engine::ScoreEvent ev;
     while (e.scores_.pop(ev)) {
       std::memcpy(impl->score_text, ev.text, ev.len);
@@ -251,30 +300,23 @@ std::int64_t Engine::Impl::pace(std::int64_t now) {
               static_cast<long>(target % 1'000'000'000)};
   while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
   }
-  return now_ns();
+  return steady_ns();
 }
 
 void Engine::Impl::message(int attr, const char* text) {
-  if (line.empty()) line_attr = attr;
-  for (const char* p = text; *p; ++p) {
-    if (*p != '\n') {
-      if (line.size() < 4096) line += *p;
-      continue;
-    }
-    CsoundMessage::Level line_level = classify_message(line_attr, line, prev_level);
-    prev_level = line_level;
+  SpinGuard guard(message_lock);
+  lines.feed(attr, text, [&](CsoundMessage::Level level, std::string_view line) {
     if (capturing) {
-      if (line_level == CsoundMessage::Level::error) captured_errors += line + "\n";
-      captured_tail += line + "\n";
+      if (level == CsoundMessage::Level::error) (captured_errors += line) += '\n';
+      (captured_tail += line) += '\n';
       if (captured_tail.size() > 2048) captured_tail.erase(0, captured_tail.size() - 2048);
     }
     CsoundMessage m;
-    m.level = line_level;
+    m.level = level;
     m.len = static_cast<std::uint16_t>(std::min(line.size(), sizeof m.text));
     std::memcpy(m.text, line.data(), m.len);
     if (!owner->messages_.push(m)) owner->dropped_messages_.fetch_add(1);
-    line.clear();
-  }
+  });
 }
 
 MYFLT* Engine::Impl::channel_ptr(ChannelSlot& s) {
@@ -300,51 +342,88 @@ void Engine::Impl::fetch_slot_ptrs() {
     s.present.store(false, std::memory_order_relaxed);
     slot_ptrs[known_slots] = channel_ptr(s);
   }
-  // Channels the orchestra makes later (chnset at i-time) are looked for again
-  // now and then; a hash lookup each, a few times a second.
-  if ((cycle & 255) == 0)
-    for (std::uint32_t i = 0; i < known_slots; ++i)
-      if (!slot_ptrs[i]) slot_ptrs[i] = channel_ptr(table.at(i));
+  owner->looked_up_.store(known_slots, std::memory_order_release);
 }
 
-void Engine::Impl::apply_channels(std::int64_t now) {
+void Engine::Impl::apply_slot(std::uint32_t i, std::int64_t now, bool record_latency) {
+  MYFLT* p = slot_ptrs[i];
+  if (!p) return;  // stays dirty: applied once the orchestra has the channel
+  ChannelSlot& s = owner->channels_.at(i);
+  if (!s.dirty.load(std::memory_order_relaxed) ||
+      !s.dirty.exchange(false, std::memory_order_acquire))
+    return;
+  if (s.type == ChannelType::control) {
+    double v = s.value.load(std::memory_order_relaxed);
+    *p = v;
+    s.seen.store(v, std::memory_order_relaxed);
+    if (record_latency) owner->latency_.add(now - s.arrival_ns.load(std::memory_order_relaxed));
+  } else if (owner->channels_.try_copy_string(i, string_scratch)) {
+    csoundSetStringChannel(cs, s.name.c_str(), string_scratch.data());
+  } else {
+    s.dirty.store(true, std::memory_order_relaxed);  // writer busy: the next sweep
+  }
+}
+
+void Engine::Impl::apply_channels(std::int64_t now, bool record_latency) {
   fetch_slot_ptrs();
   ChannelTable& table = owner->channels_;
-  for (std::uint32_t i = 0; i < known_slots; ++i) {
-    MYFLT* p = slot_ptrs[i];
-    if (!p) continue;
-    ChannelSlot& s = table.at(i);
-    bool dirty = s.dirty.load(std::memory_order_relaxed) &&
-                 s.dirty.exchange(false, std::memory_order_acquire);
-    if (s.type == ChannelType::control) {
-      if (dirty) {
-        *p = s.value.load(std::memory_order_relaxed);
-        if (now) owner->latency_.add(now - s.arrival_ns.load(std::memory_order_relaxed));
-      }
-      s.seen.store(*p, std::memory_order_relaxed);
-    } else if (dirty) {
-      if (table.try_copy_string(i, string_scratch))
-        csoundSetStringChannel(cs, s.name.c_str(), string_scratch.data());
-      else
-        s.dirty.store(true, std::memory_order_relaxed);  // writer busy: next k-cycle
+  std::uint32_t i;
+  while (table.pop_dirty(i))
+    if (i < known_slots) apply_slot(i, now, record_latency);
+  // A sweep now and then (about 3 a second): channels the orchestra made
+  // later (chnset at i-time), values that waited for them, busy strings, and
+  // a dirty ring that overflowed.
+  bool sweep = (cycle & 255) == 0;
+  if (table.take_overflow() || sweep) {
+    for (std::uint32_t k = 0; k < known_slots; ++k) {
+      if (!slot_ptrs[k] && sweep) slot_ptrs[k] = channel_ptr(table.at(k));
+      apply_slot(k, now, false);
     }
   }
+  // What the orchestra did to its channels, for `get` and `channels`: every
+  // 8 k-cycles (about 10 ms), not every one.
+  if ((cycle & 7) == 0)
+    for (std::uint32_t k = 0; k < known_slots; ++k)
+      if (slot_ptrs[k] && table.at(k).type == ChannelType::control)
+        table.at(k).seen.store(*slot_ptrs[k], std::memory_order_relaxed);
+}
+
+bool Engine::Impl::send_to(FeedbackState& fb, double v, FeedbackPort* to) {
+  char buf[512];
+  std::size_t len = fb.tpl.format(v, fb.binding.config.channel, buf, sizeof buf);
+  bool ok = len > 0 && to->try_send(buf, len) == SendResult::sent;
+  (ok ? owner->feedback_sent_ : owner->feedback_failed_).fetch_add(1, std::memory_order_relaxed);
+  return ok;
 }
 
 void Engine::Impl::send(FeedbackState& fb, double v, std::int64_t now) {
   char buf[512];
   std::size_t len = fb.tpl.format(v, fb.binding.config.channel, buf, sizeof buf);
-  bool ok = len > 0 && fb.binding.port && fb.binding.port->try_send(buf, len);
-  (ok ? owner->feedback_sent_ : owner->feedback_failed_).fetch_add(1, std::memory_order_relaxed);
-  // Kept even when not written: it is sent again when the device reconnects.
-  fb.last_sent.store(v, std::memory_order_relaxed);
+  SendResult r =
+      len > 0 && fb.binding.port ? fb.binding.port->try_send(buf, len) : SendResult::failed;
+  fb.last_value.store(v, std::memory_order_relaxed);
   fb.last_send_ns = now;
-  fb.pending = false;
+  switch (r) {
+    case SendResult::sent:
+      owner->feedback_sent_.fetch_add(1, std::memory_order_relaxed);
+      fb.delivered = v;
+      fb.pending = fb.failing = false;
+      break;
+    case SendResult::absent:
+      fb.delivered = v;  // the device gets it when it connects
+      fb.pending = false;
+      break;
+    case SendResult::failed:
+      if (!fb.failing) owner->feedback_failed_.fetch_add(1, std::memory_order_relaxed);
+      fb.failing = true;
+      fb.pending = true;  // again at the next k-cycle the rate allows
+      break;
+  }
 }
 
 void Engine::Impl::observe(FeedbackState& fb, double v, std::int64_t now) {
   fb.last_seen = v;
-  if (v == fb.last_sent.load(std::memory_order_relaxed)) {
+  if (v == fb.delivered) {
     fb.pending = false;
     return;
   }
@@ -356,11 +435,21 @@ void Engine::Impl::observe(FeedbackState& fb, double v, std::int64_t now) {
 }
 
 void Engine::Impl::run_feedback(std::int64_t now) {
+  // A device that just reconnected gets every last value first, in order
+  // with what follows.
+  Engine::Resend r;
+  while (owner->resends_.pop(r)) {
+    for (auto& fb : feedback) {
+      if (fb->binding.port != r.port) continue;
+      double v = fb->last_value.load(std::memory_order_relaxed);
+      if (!std::isnan(v)) send_to(*fb, v, r.to);
+    }
+  }
   for (auto& fbp : feedback) {
     FeedbackState& fb = *fbp;
     if (!fb.from_outvalue && fb.ptr) {
       double v = *fb.ptr;
-      if (first_cycle && std::isnan(fb.last_sent.load(std::memory_order_relaxed))) {
+      if (first_cycle) {
         fb.last_seen = v;  // the bus before the orchestra ran: a baseline, not a change
       } else if (v != fb.last_seen || fb.pending) {
         observe(fb, v, now);
@@ -393,7 +482,7 @@ bool Engine::Impl::start_performance(EngineEvent& ev) {
   capturing = true;
   // csoundCompile reads <CsOptions> first, then these arguments, then starts.
   int r = csoundCompile(cs, static_cast<int>(argv.size()), argv.data());
-  pace_origin_ns = now_ns();  // csoundStart opened the null module's clock just now
+  pace_origin_ns = steady_ns();  // csoundStart opened the null module's clock just now
   capturing = false;
   if (r != 0) {
     ev.kind = EngineEvent::Kind::start_failed;
@@ -413,6 +502,7 @@ bool Engine::Impl::start_performance(EngineEvent& ev) {
   // Csound alone, instead of two.
   pace_origin_ns += static_cast<std::int64_t>(period_ns);
   cycle = 0;
+  cycle_start_ns = 0;
   controlChannelInfo_t* list = nullptr;
   int n = csoundListChannels(cs, &list);
   for (int i = 0; i < n && list; ++i)
@@ -439,16 +529,12 @@ bool Engine::Impl::start_performance(EngineEvent& ev) {
   for (std::uint32_t i = 0; i < known_slots; ++i) {
     ChannelSlot& s = table.at(i);
     if (!slot_ptrs[i] || !s.has_value.load(std::memory_order_acquire)) continue;
-    s.dirty.exchange(false, std::memory_order_acquire);
-    if (s.type == ChannelType::control) {
-      *slot_ptrs[i] = s.value.load(std::memory_order_relaxed);
-    } else if (table.try_copy_string(i, string_scratch)) {
-      csoundSetStringChannel(cs, s.name.c_str(), string_scratch.data());
-    } else {
-      s.dirty.store(true);
-    }
+    s.dirty.store(true, std::memory_order_relaxed);
+    apply_slot(i, 0, false);
   }
-  owner->scores_.clear();
+  // Score events queued for the performance that ended never reach one.
+  Engine::ScoreEvent stale;
+  while (owner->scores_.pop(stale)) owner->dropped_transient_.fetch_add(1);
   first_cycle = true;
   return true;
 }
@@ -458,15 +544,13 @@ void Engine::Impl::control_loop() {
   for (;;) {
     cv.wait(lk, [&] { return want != Want::none; });
     if (want == Want::quit) return;
-    if (want == Want::stop) {
-      want = Want::none;
-      continue;
-    }
     want = Want::none;
     stop_requested = false;
+    std::uint64_t gen = generation;
     lk.unlock();
 
     EngineEvent ev;
+    ev.generation = gen;
     bool ok = start_performance(ev);
     if (!ok) {
       listener(std::move(ev));
@@ -479,7 +563,7 @@ void Engine::Impl::control_loop() {
     perf = thread;
     owner->paused_ = false;
     if (want != Want::none) {
-      stop_requested = true;  // asked to stop or restart while compiling
+      stop_requested = true;  // asked to restart or quit while compiling
       thread->Stop();
     } else {
       thread->Play();
@@ -489,17 +573,23 @@ void Engine::Impl::control_loop() {
     ev.kind = EngineEvent::Kind::started;
     listener(std::move(ev));
 
-    int status = thread->Join();
+    // Join() destroys the thread's message-queue mutex: wait, holding mu,
+    // until the performance has ended, and unpublish the thread first, so
+    // that no Stop/Pause/Play from the loop is ever in flight when it does.
+    // restart() and shutdown() wake this at once; a score that ends by
+    // itself is noticed within 10 ms.
     lk.lock();
+    while (thread->GetStatus() == 0) cv.wait_for(lk, 10ms);
     perf = nullptr;
     owner->running_ = false;
     owner->paused_ = false;
-    delete thread;
     EngineEvent end;
     end.kind = EngineEvent::Kind::ended;
-    end.status = status;
+    end.generation = gen;
     end.requested = stop_requested;
     lk.unlock();
+    end.status = thread->Join();
+    delete thread;
     listener(std::move(end));
     lk.lock();
   }
@@ -511,7 +601,7 @@ Engine::Engine(ChannelTable& channels, Listener listener)
   (void)init;
   impl_->owner = this;
   impl_->listener = std::move(listener);
-  impl_->line.reserve(4096);
+  impl_->lines.line.reserve(4096);
   impl_->string_scratch.reserve(kMaxStringValue);
   impl_->cs = csoundCreate(impl_.get());
   if (!impl_->cs) throw std::runtime_error("cannot create a Csound instance");
@@ -531,26 +621,17 @@ void Engine::configure(Settings settings, std::vector<FeedbackBinding> feedback)
   for (auto& b : feedback) impl_->feedback.push_back(std::make_unique<FeedbackState>(std::move(b)));
 }
 
-void Engine::restart() {
+std::uint64_t Engine::restart() {
   std::lock_guard lk(impl_->mu);
-  if (impl_->want == Want::quit) return;
+  if (impl_->want == Want::quit) return impl_->generation;
   impl_->want = Want::start;
+  ++impl_->generation;
   if (impl_->perf) {
     impl_->stop_requested = true;
     impl_->perf->Stop();
   }
   impl_->cv.notify_all();
-}
-
-void Engine::stop() {
-  std::lock_guard lk(impl_->mu);
-  if (impl_->want == Want::quit) return;
-  impl_->want = Want::stop;
-  if (impl_->perf) {
-    impl_->stop_requested = true;
-    impl_->perf->Stop();
-  }
-  impl_->cv.notify_all();
+  return impl_->generation;
 }
 
 void Engine::shutdown() {
@@ -597,41 +678,27 @@ bool Engine::push_score(std::string_view event) {
 
 void Engine::resend_feedback(FeedbackPort* port, FeedbackPort* to) {
   std::lock_guard lk(impl_->mu);
-  for (auto& fb : impl_->feedback) {
-    if (fb->binding.port != port) continue;
-    double v = fb->last_sent.load(std::memory_order_relaxed);
-    if (std::isnan(v)) continue;
-    char buf[512];
-    std::size_t len = fb->tpl.format(v, fb->binding.config.channel, buf, sizeof buf);
-    bool ok = len > 0 && to->try_send(buf, len);
-    (ok ? feedback_sent_ : feedback_failed_).fetch_add(1, std::memory_order_relaxed);
-  }
-}
-
-std::int64_t Engine::kcycle_age_ns() const {
-  if (!running_ || paused_) return -1;
-  return now_ns() - last_kcycle_ns_.load(std::memory_order_relaxed);
+  // While a performance runs (paused too) its thread sends, in order with
+  // its own sends; a resend it cannot queue is lost only if 64 are waiting.
+  if (impl_->perf && resends_.push({port, to})) return;
+  for (auto& fb : impl_->feedback)
+    if (fb->binding.port == port) {
+      double v = fb->last_value.load(std::memory_order_relaxed);
+      if (!std::isnan(v)) impl_->send_to(*fb, v, to);
+    }
 }
 
 namespace {
 struct CompileLog {
-  std::string errors, tail, line;
-  int line_attr = 0;
-  CsoundMessage::Level prev = CsoundMessage::Level::debug;
+  MessageLines lines;
+  std::string errors, tail;
 };
 void collect_message(CSOUND* cs, int attr, const char* text) {
   auto* log = static_cast<CompileLog*>(csoundGetHostData(cs));
-  for (const char* p = text; *p; ++p) {
-    if (log->line.empty()) log->line_attr = attr;
-    if (*p != '\n') {
-      log->line += *p;
-      continue;
-    }
-    log->prev = classify_message(log->line_attr, log->line, log->prev);
-    if (log->prev == CsoundMessage::Level::error) log->errors += log->line + "\n";
-    log->tail += log->line + "\n";
-    log->line.clear();
-  }
+  log->lines.feed(attr, text, [&](CsoundMessage::Level level, std::string_view line) {
+    if (level == CsoundMessage::Level::error) (log->errors += line) += '\n';
+    (log->tail += line) += '\n';
+  });
 }
 }  // namespace
 

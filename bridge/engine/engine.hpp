@@ -27,14 +27,21 @@
 
 namespace csb {
 
+/// What became of one feedback message.
+enum class SendResult : std::uint8_t {
+  sent,    ///< written whole
+  absent,  ///< no port open: the device gets the last value when it connects
+  failed,  ///< a port is open but the message did not go out (buffer full, busy): retry
+};
+
 /// A device output the performance thread writes feedback to. Implemented
 /// by transports; try_send may be called from the performance thread and the
 /// loop thread at once and must never block.
 class FeedbackPort {
  public:
   virtual ~FeedbackPort() = default;
-  /// Writes the bytes now; false when not written (device absent, buffer full).
-  virtual bool try_send(const char* data, std::size_t len) noexcept = 0;
+  /// Writes the bytes now, without blocking.
+  virtual SendResult try_send(const char* data, std::size_t len) noexcept = 0;
 };
 
 /// One `feedback:` entry bound to its device port.
@@ -62,6 +69,8 @@ CsoundMessage::Level classify_message(int attr, std::string_view text,
 struct EngineEvent {
   enum class Kind { started, start_failed, ended };
   Kind kind = Kind::started;
+  /// The restart() this comes from: events of an older one are stale.
+  std::uint64_t generation = 0;
   int status = 0;  ///< ended: CsoundPerformanceThread::Join() (1 stop, 2 score end, <0 error)
   bool requested = false;  ///< ended: because stop() or restart() asked for it
   std::string error;       ///< start_failed: Csound's own error lines
@@ -89,10 +98,9 @@ class Engine {
   void configure(Settings settings, std::vector<FeedbackBinding> feedback);
 
   /// Starts a performance, or restarts the running one (stop, join, reset,
-  /// compile from disk, restore channel values, play). Asynchronous.
-  void restart();
-  /// Stops the running performance (asynchronous); the engine stays idle.
-  void stop();
+  /// compile from disk, restore channel values, play). Asynchronous; returns
+  /// the generation its events will carry.
+  std::uint64_t restart();
   /// Stops and joins everything. Blocks at most about one k-cycle plus a
   /// running compile.
   void shutdown();
@@ -107,8 +115,13 @@ class Engine {
 
   /// Sends the last value of every feedback entry bound to `port` again, to
   /// `to` (the port that just (re)connected: `port` itself or one of its
-  /// group). Loop thread.
+  /// group). While a performance runs the performance thread does it, in
+  /// order with its own sends. Loop thread.
   void resend_feedback(FeedbackPort* port, FeedbackPort* to);
+
+  /// How many channel-table slots the performance thread has looked up in the
+  /// running orchestra (a `get` of a new name waits for it). Any thread.
+  std::uint32_t looked_up_slots() const { return looked_up_.load(std::memory_order_acquire); }
 
   /// Takes the next Csound message line, if any. Loop thread.
   bool pop_message(CsoundMessage& out) { return messages_.pop(out); }
@@ -119,9 +132,6 @@ class Engine {
   std::uint64_t dropped_messages() const { return dropped_messages_.load(); }
   std::uint64_t feedback_sent() const { return feedback_sent_.load(); }
   std::uint64_t feedback_failed() const { return feedback_failed_.load(); }
-  /// Nanoseconds since the performance thread last began a k-cycle, or -1
-  /// when no performance runs (for a watchdog).
-  std::int64_t kcycle_age_ns() const;
   const LatencyHistogram& latency() const { return latency_; }
 
  private:
@@ -132,18 +142,23 @@ class Engine {
   std::atomic<bool> running_{false};
   std::atomic<bool> paused_{false};
   std::atomic<std::uint64_t> kcycles_{0};
-  std::atomic<std::int64_t> last_kcycle_ns_{0};
   std::atomic<std::uint64_t> dropped_transient_{0};
   std::atomic<std::uint64_t> dropped_messages_{0};
   std::atomic<std::uint64_t> feedback_sent_{0};
   std::atomic<std::uint64_t> feedback_failed_{0};
+  std::atomic<std::uint32_t> looked_up_{0};
   LatencyHistogram latency_;
 
   struct ScoreEvent {
     std::uint16_t len = 0;
     char text[254];
   };
+  struct Resend {
+    FeedbackPort* port = nullptr;
+    FeedbackPort* to = nullptr;
+  };
   SpscRing<ScoreEvent, 256> scores_;       // loop -> performance thread
+  SpscRing<Resend, 64> resends_;           // loop -> performance thread
   SpscRing<CsoundMessage, 512> messages_;  // Csound -> loop
 
   friend struct EngineCallbacks;

@@ -9,6 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/clock.hpp"
 #include "serial/termios2.hpp"
 
 namespace csb {
@@ -54,6 +55,7 @@ bool SerialDevice::open(const std::string& path) {
   }
   write_fd_ = fd;
   writable_ = true;
+  resync_ = false;
   write_lock_.clear(std::memory_order_release);
   spdlog::info("device {}: connected on {} at {} baud", config_.name, path, config_.baud);
   read_more();
@@ -90,9 +92,7 @@ void SerialDevice::read_more() {
       close(ec == asio::error::eof ? "end of file" : ec.message());
       return;
     }
-    std::int64_t t = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                         std::chrono::steady_clock::now().time_since_epoch())
-                         .count();
+    std::int64_t t = steady_ns();
     bytes_in_ += n;
     std::uint64_t overlong = splitter_.overlong_count();
     splitter_.feed(buf_, n, [&](std::string_view line) { on_line_(*this, line, t); });
@@ -101,19 +101,36 @@ void SerialDevice::read_more() {
   });
 }
 
-bool SerialDevice::try_send(const char* data, std::size_t len) noexcept {
+SendResult SerialDevice::try_send(const char* data, std::size_t len) noexcept {
   if (write_lock_.test_and_set(std::memory_order_acquire)) {
     write_failures_.fetch_add(1, std::memory_order_relaxed);
-    return false;
+    return SendResult::failed;  // the loop is opening or closing the port
   }
-  bool ok = false;
+  SendResult result = SendResult::absent;
   if (write_fd_ >= 0) {
-    ssize_t n = ::write(write_fd_, data, len);
-    ok = n == static_cast<ssize_t>(len);
+    // After a line went out in part, a newline first: the board then drops
+    // the fragment as one bad line instead of reading it glued to this one.
+    char buf[1024];
+    const char* out = data;
+    std::size_t n = len;
+    if (resync_ && len < sizeof buf) {
+      buf[0] = '\n';
+      std::memcpy(buf + 1, data, len);
+      out = buf;
+      n = len + 1;
+    }
+    ssize_t written = ::write(write_fd_, out, n);
+    if (written == static_cast<ssize_t>(n)) {
+      resync_ = false;
+      result = SendResult::sent;
+    } else {
+      if (written > 0) resync_ = true;
+      result = SendResult::failed;
+    }
   }
   write_lock_.clear(std::memory_order_release);
-  if (!ok) write_failures_.fetch_add(1, std::memory_order_relaxed);
-  return ok;
+  if (result == SendResult::failed) write_failures_.fetch_add(1, std::memory_order_relaxed);
+  return result;
 }
 
 }  // namespace csb

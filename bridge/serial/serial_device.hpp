@@ -33,13 +33,13 @@ class SerialDevice : public FeedbackPort {
                OnLine on_line, OnState on_state);
   ~SerialDevice() override;
 
-  /// Tries to open `path`; false (and a log line) when it cannot.
+  /// Tries to open `path`; false when it cannot (last_error() says why).
   bool open(const std::string& path);
   /// Closes the port (if open) and marks the device absent; `vanished`: it
   /// went away by itself (logged as a warning, and looked for again).
   void close(const std::string& why, bool vanished = true);
 
-  bool try_send(const char* data, std::size_t len) noexcept override;
+  SendResult try_send(const char* data, std::size_t len) noexcept override;
   /// Any thread: the port is open for writing (a cheap check before try_send).
   bool writable() const noexcept { return writable_.load(std::memory_order_relaxed); }
 
@@ -74,6 +74,7 @@ class SerialDevice : public FeedbackPort {
   std::atomic_flag write_lock_ = ATOMIC_FLAG_INIT;
   int write_fd_ = -1;
   std::atomic<bool> writable_{false};
+  bool resync_ = false;  // under write_lock_: a line went out in part
   std::atomic<std::uint64_t> write_failures_{0};
 };
 

@@ -47,11 +47,21 @@ void SerialGroup::close_all(const std::string& why) {
   for (auto& p : ports_) p->close(why, /*vanished=*/false);
 }
 
-bool SerialGroup::try_send(const char* data, std::size_t len) noexcept {
-  bool any = false;
+SendResult SerialGroup::try_send(const char* data, std::size_t len) noexcept {
+  // One port that did not take it makes it a failure: the retry sends the
+  // same line to every port again, which boards that had it take as a no-op.
+  SendResult result = SendResult::absent;
+  for (auto& p : ports_) {
+    if (!p->writable()) continue;
+    SendResult r = p->try_send(data, len);
+    if (r == SendResult::failed || result == SendResult::absent) result = r;
+  }
+  return result;
+}
+
+void SerialGroup::collect_open(std::vector<std::string>& in_use) const {
   for (auto& p : ports_)
-    if (p->writable()) any = p->try_send(data, len) || any;
-  return any;
+    if (p->connected()) in_use.push_back(real_path(p->path()));
 }
 
 bool SerialGroup::any_connected() const {

@@ -27,7 +27,10 @@ class SerialGroup : public FeedbackPort {
   void scan(std::vector<std::string>& in_use);
   void close_all(const std::string& why);
 
-  bool try_send(const char* data, std::size_t len) noexcept override;
+  /// Failed if an open port did not take it, else sent if one did, else absent.
+  SendResult try_send(const char* data, std::size_t len) noexcept override;
+  /// Adds the real path of every open port to `in_use`.
+  void collect_open(std::vector<std::string>& in_use) const;
 
   const DeviceConfig& config() const { return config_; }
   bool any_connected() const;

@@ -261,9 +261,9 @@ TEST_F(ConfigDir, LoadConfigText_PathsResolveAgainstBaseDir) {
 
 TEST_F(ConfigDir, LoadConfigText_DurationsAndModes) {
   Config c =
-      load(std::string(head) + "  restart_delay: 1.5s\nscan: 500us\ncontrol:\n  mode: 0600\n");
-  EXPECT_EQ(c.csound.restart_delay, milliseconds(1500));
-  EXPECT_EQ(c.scan, std::chrono::microseconds(500));
+      load(std::string(head) + "  restart_delay: 500us\nscan: 1.5s\ncontrol:\n  mode: 0600\n");
+  EXPECT_EQ(c.csound.restart_delay, std::chrono::microseconds(500));
+  EXPECT_EQ(c.scan, milliseconds(1500));
   EXPECT_EQ(c.control.mode, 0600u);
   EXPECT_EQ(load(std::string(head) + "control:\n  mode: \"0666\"\nscan: 20ms\n").control.mode,
             0666u);

@@ -161,6 +161,10 @@ TEST_F(EngineFixture, Engine_PauseStopsKcyclesAndKeepsValues) {
   ASSERT_TRUE(bridge->wait_state("running")) << bridge->log();
   EXPECT_EQ(bridge->ctl("pause")["state"], "paused");
   auto k1 = status()["csound"]["kcycles"].get<long>();
+  // A name never seen cannot be looked up while paused: said so, at once.
+  auto unknown = bridge->ctl("get not_seen_yet");
+  EXPECT_EQ(unknown["ok"], false);
+  EXPECT_NE(unknown["error"].get<std::string>().find("paused"), std::string::npos);
   bridge->ctl("set x 9");
   std::this_thread::sleep_for(200ms);
   EXPECT_LE(status()["csound"]["kcycles"].get<long>() - k1, 2);
@@ -215,4 +219,28 @@ TEST_F(EngineFixture, Engine_LatencyIsMeasuredPerKcycle) {
   EXPECT_EQ(lat["count"], 40);
   EXPECT_GT(lat["p50"].get<double>(), 0);
   EXPECT_LT(lat["p50"].get<double>(), 5000) << lat.dump();  // loose: shared CI machines
+}
+
+TEST_F(EngineFixture, Engine_StuckOrchestraStillStopsWithinTwoSeconds) {
+  // An endless k-rate loop: Csound never gets back to its message queue.
+  const char* orc = R"(
+instr 1
+  if timeinsts() > 0.2 then
+    kcount = 0
+  spin:
+    kcount += 1
+    if kcount > -1 kgoto spin
+  endif
+endin
+alwayson 1
+)";
+  bridge = std::make_unique<Bridge>(dir, config("", "f0 z", orc));
+  ASSERT_TRUE(bridge->wait_state("running")) << bridge->log();
+  std::this_thread::sleep_for(400ms);
+  auto t0 = Clock::now();
+  auto code = bridge->terminate(2500ms);
+  ASSERT_TRUE(code.has_value()) << "still running after SIGTERM";
+  EXPECT_EQ(*code, 1);  // not a clean stop, and said so
+  EXPECT_LT(Clock::now() - t0, 2s);
+  EXPECT_NE(bridge->log().find("did not stop"), std::string::npos) << bridge->log();
 }

@@ -365,3 +365,50 @@ TEST_F(BoardFixture, Serial_NonStandardBaudRatesOpen) {
     board.reset();
   }
 }
+
+TEST_F(BoardFixture, Serial_FeedbackWaitsOutAFullBufferAndSendsTheLatest) {
+  // The board stops reading: the tty buffer fills and writes fail. The
+  // orchestra's final value, made while the buffer was full, must still
+  // arrive once the board reads again.
+  const char* orc = R"(
+chn_k "ramp", 2
+instr 1
+  kcount init 0
+  if timeinsts() < 0.5 then
+    kcount += 1
+  else
+    kcount = 123456
+  endif
+  chnset kcount, "ramp"
+endin
+alwayson 1
+)";
+  start(config("feedback:\n  - from: ramp\n    to: board\n    line: \"r={value} " +
+                   std::string(200, 'x') + "\"\n    rate: 0\n",
+               orc));
+  std::this_thread::sleep_for(1500ms);  // not reading: the buffer is full long before
+  auto failed = bridge->ctl("status")["feedback"]["failed"].get<long>();
+  EXPECT_GT(failed, 0);
+  std::string last;
+  for (auto l : board->read_lines_for(1500ms))
+    if (!l.empty()) last = l;
+  EXPECT_EQ(last.rfind("r=123456 ", 0), 0u) << last.substr(0, 40);
+}
+
+TEST_F(BoardFixture, Serial_NoiseNamesMakeNoChannelsAndRepliesStayValid) {
+  start(config("map:\n  - from: board *\n"));
+  board->write_line("ok_name=1");
+  board->write_line("\xfe\xff=2");  // a board at the wrong baud rate
+  board->write_line("9lives=3");
+  ASSERT_TRUE(bridge->wait_value("ok_name", 1));
+  EXPECT_TRUE(eventually([&] { return device()["bad_input"] == 2; })) << device().dump();
+  // Replies hold only valid UTF-8, whatever came in.
+  ControlClient raw(bridge->socket());
+  raw.send("\xff\xfe bogus\n");
+  auto reply = raw.read_line();
+  ASSERT_TRUE(reply.has_value());
+  auto j = nlohmann::json::parse(*reply, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << *reply;
+  EXPECT_EQ(j["ok"], false);
+  EXPECT_EQ(bridge->ctl("channels")["ok"], true);
+}

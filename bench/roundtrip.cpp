@@ -68,9 +68,10 @@ struct Options {
   std::string log = "/dev/null";  // host's stdout and stderr
   std::string tmpl_in, tmpl_out;  // optional: file copied with {tty} substituted
   std::string label = "host";
-  double rate = 250;     // lines a second
-  double duration = 10;  // seconds of sending
-  double jitter = 0.5;   // send time offset, uniform in [0, jitter) periods
+  double rate = 250;      // lines a second
+  double duration = 10;   // seconds of sending
+  double jitter = 0.5;    // send time offset, uniform in [0, jitter) periods
+  double kperiod_us = 0;  // when set, the jitter span is a whole number of k-periods
   double ready_timeout = 30;
   double settle = 1.0;  // floor: seconds between start and measuring
 };
@@ -113,6 +114,8 @@ Options parse_args(int argc, char** argv) {
       o.duration = std::stod(next());
     } else if (a == "--jitter") {
       o.jitter = std::stod(next());
+    } else if (a == "--kperiod-us") {
+      o.kperiod_us = std::stod(next());
     } else if (a == "--ready-timeout") {
       o.ready_timeout = std::stod(next());
     } else if (a == "--settle") {
@@ -473,7 +476,15 @@ int main(int argc, char** argv) {
   std::vector<i64> sent_at(count, 0);  // read only after the receiver is joined
   const double period_ns = 1e9 / o.rate;
   std::mt19937_64 rng(12345);
-  std::uniform_real_distribution<double> jitter(0.0, o.jitter * period_ns);
+  // A value waits for the next k-cycle: for that wait to be sampled fairly
+  // its arrival phase must be uniform over the k-period, so the jitter spans
+  // a whole number of k-periods (at least one), whatever the send rate.
+  double span_ns = o.jitter * period_ns;
+  if (o.kperiod_us > 0) {
+    double k = o.kperiod_us * 1e3;
+    span_ns = std::max(1.0, std::floor(span_ns / k)) * k;
+  }
+  std::uniform_real_distribution<double> jitter(0.0, span_ns);
 
   i64 t0 = now_ns() + 10000000;  // start 10 ms from now
   Cpu cpu0 = cpu_now(host);

@@ -7,6 +7,7 @@
 #include <csound_type_system.h>
 // clang-format on
 
+#include <sys/prctl.h>
 #include <time.h>
 
 #include <algorithm>
@@ -296,6 +297,12 @@ std::int64_t Engine::Impl::pace(std::int64_t now) {
     return now;
   }
   if (target <= now) return now;
+  if (cycle == 0) {
+    // Linux lets a sleeping thread wake up to 50 µs late by default ("timer
+    // slack"), a delay every event would wait out. This thread's wake-ups
+    // are the pacing: make them exact.
+    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+  }
   timespec ts{static_cast<time_t>(target / 1'000'000'000),
               static_cast<long>(target % 1'000'000'000)};
   while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {

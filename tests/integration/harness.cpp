@@ -24,6 +24,33 @@ namespace csbt {
 
 namespace fs = std::filesystem;
 
+/// The next `\n`-ended line from fd, buffered in `pending`, or nullopt after
+/// `timeout` (or at end of file, when `eof_ends`).
+std::optional<std::string> read_line_from(int fd, std::string& pending,
+                                          std::chrono::milliseconds timeout, bool eof_ends) {
+  auto deadline = Clock::now() + timeout;
+  for (;;) {
+    std::size_t nl = pending.find('\n');
+    if (nl != std::string::npos) {
+      std::string line = pending.substr(0, nl);
+      pending.erase(0, nl + 1);
+      return line;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    char buf[4096];
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) {
+      if (eof_ends) return std::nullopt;
+      std::this_thread::sleep_for(10ms);
+      continue;
+    }
+    pending.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
 TempDir::TempDir() {
   std::string tpl = (fs::temp_directory_path() / "csbridge-test-XXXXXX").string();
   if (!::mkdtemp(tpl.data())) throw std::runtime_error("mkdtemp failed");
@@ -88,28 +115,10 @@ void PtyBoard::write(const std::string& bytes) {
 }
 
 std::optional<std::string> PtyBoard::read_line(std::chrono::milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
-  for (;;) {
-    std::size_t nl = pending_.find('\n');
-    if (nl != std::string::npos) {
-      std::string line = pending_.substr(0, nl);
-      pending_.erase(0, nl + 1);
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      return line;
-    }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) return std::nullopt;
-    pollfd p{master_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-    char buf[4096];
-    ssize_t n = ::read(master_, buf, sizeof buf);
-    // EIO while no one holds the slave: nothing to read yet.
-    if (n <= 0) {
-      std::this_thread::sleep_for(10ms);
-      continue;
-    }
-    pending_.append(buf, static_cast<std::size_t>(n));
-  }
+  // EIO while no one holds the slave: nothing to read yet, not the end.
+  auto line = read_line_from(master_, pending_, timeout, /*eof_ends=*/false);
+  if (line && !line->empty() && line->back() == '\r') line->pop_back();
+  return line;
 }
 
 std::vector<std::string> PtyBoard::read_lines_for(std::chrono::milliseconds window) {
@@ -269,23 +278,7 @@ void ControlClient::send(const std::string& bytes) {
 }
 
 std::optional<std::string> ControlClient::read_line(std::chrono::milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
-  for (;;) {
-    std::size_t nl = pending_.find('\n');
-    if (nl != std::string::npos) {
-      std::string line = pending_.substr(0, nl);
-      pending_.erase(0, nl + 1);
-      return line;
-    }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) return std::nullopt;
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-    char buf[4096];
-    ssize_t n = ::read(fd_, buf, sizeof buf);
-    if (n <= 0) return std::nullopt;
-    pending_.append(buf, static_cast<std::size_t>(n));
-  }
+  return read_line_from(fd_, pending_, timeout, /*eof_ends=*/true);
 }
 
 bool ControlClient::closed_by_peer(std::chrono::milliseconds timeout) {

@@ -264,7 +264,7 @@ void App::drain_messages() {
 }
 
 void App::schedule_drain() {
-  drain_timer_.expires_after(50ms);
+  drain_timer_.expires_after(100ms);  // log lines need no hurry; idle wake-ups cost CPU
   drain_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
     drain_messages();
@@ -313,9 +313,10 @@ void App::on_engine_event(EngineEvent ev) {
       for (auto& [name, is_string] : ev.channels)
         channels_.add(name, is_string ? ChannelType::string : ChannelType::control);
       last_error_.clear();
-      state_ = CsState::running;
-      spdlog::info("csound: playing {} (sr {}, ksmps {})", config_.csound.csd, sr_, ksmps_);
-      if (pause_wanted_) pause();
+      state_ = pause_wanted_ ? CsState::paused : CsState::running;
+      spdlog::info("csound: {} {} (sr {}, ksmps {})",
+                   pause_wanted_ ? "paused at the start of" : "playing", config_.csound.csd, sr_,
+                   ksmps_);
       break;
     case EngineEvent::Kind::start_failed:
       state_ = CsState::failed;
@@ -348,18 +349,18 @@ void App::on_engine_event(EngineEvent ev) {
   }
 }
 
+// The engine keeps the wish across restarts: a performance started while a
+// pause is wanted waits before its first k-cycle.
 void App::pause() {
   pause_wanted_ = true;
-  if (state_ != CsState::running) return;
   engine_->pause();
-  state_ = CsState::paused;
+  if (state_ == CsState::running) state_ = CsState::paused;
 }
 
 void App::resume() {
   pause_wanted_ = false;
-  if (state_ != CsState::paused) return;
   engine_->resume();
-  state_ = CsState::running;
+  if (state_ == CsState::paused) state_ = CsState::running;
 }
 
 // --- RouterSink ----------------------------------------------------------

@@ -180,15 +180,25 @@ struct Engine::Impl {
   Listener listener;
   CSOUND* cs = nullptr;
 
-  std::mutex mu;  // guards the members below up to `control`
+  std::mutex mu;  // guards want and generation
   std::condition_variable cv;
-  /// The running performance thread; null while none runs. The loop calls
-  /// it only under mu, and it is unpublished before Join() destroys its locks.
-  CsoundPerformanceThread* perf = nullptr;
   Want want = Want::none;
   std::uint64_t generation = 0;  // of the latest restart()
-  bool stop_requested = false;
   std::thread control;
+
+  // The loop never calls the performance thread: Csound's Stop/Pause/Play go
+  // through a queue whose mutex Join() destroys, so a call racing the end of
+  // a performance could lock a dead mutex. The loop raises these flags
+  // instead, and the process callback acts on them on the thread itself.
+  CsoundPerformanceThread* perf = nullptr;  // set before Play(), cleared after Join()
+  std::atomic<bool> stop_wanted{false};
+  std::atomic<bool> pause_wanted{false};
+  std::mutex pause_mu;
+  std::condition_variable pause_cv;
+
+  /// Performance thread, before a k-cycle: stops or waits while paused when
+  /// asked to; false when this k-cycle's work is to be skipped.
+  bool obey_requests();
 
   Settings settings;
   std::vector<std::unique_ptr<FeedbackState>> feedback;
@@ -260,6 +270,7 @@ struct EngineCallbacks {
   static void on_kcycle(void* data) {
     auto* impl = static_cast<Engine::Impl*>(data);
     Engine& e = *impl->owner;
+    if (!impl->obey_requests()) return;
     // The k-cycle before has just ended: its outputs leave now, before any
     // pacing sleep, not a k-period later.
     {
@@ -283,6 +294,20 @@ struct EngineCallbacks {
     ++impl->cycle;
   }
 };
+
+bool Engine::Impl::obey_requests() {
+  if (pause_wanted.load(std::memory_order_acquire) && !stop_wanted.load()) {
+    std::unique_lock lk(pause_mu);
+    owner->paused_ = true;
+    pause_cv.wait(lk, [&] { return !pause_wanted.load() || stop_wanted.load(); });
+    owner->paused_ = false;
+  }
+  if (stop_wanted.load(std::memory_order_acquire)) {
+    perf->Stop();  // from the thread itself: its queue is alive; it ends after this k-cycle
+    return false;
+  }
+  return true;
+}
 
 std::int64_t Engine::Impl::pace(std::int64_t now) {
   if (!precise_pacing) return now;
@@ -552,51 +577,38 @@ void Engine::Impl::control_loop() {
     cv.wait(lk, [&] { return want != Want::none; });
     if (want == Want::quit) return;
     want = Want::none;
-    stop_requested = false;
     std::uint64_t gen = generation;
     lk.unlock();
 
     EngineEvent ev;
     ev.generation = gen;
     bool ok = start_performance(ev);
+    lk.lock();
+    if (want != Want::none) continue;  // asked again while compiling: that one wins
+    lk.unlock();
     if (!ok) {
       listener(std::move(ev));
       lk.lock();
       continue;
     }
-    auto* thread = new CsoundPerformanceThread(cs);
-    thread->SetProcessCallback(EngineCallbacks::on_kcycle, this);
-    lk.lock();
-    perf = thread;
+    stop_wanted = false;
+    perf = new CsoundPerformanceThread(cs);
+    perf->SetProcessCallback(EngineCallbacks::on_kcycle, this);
     owner->paused_ = false;
-    if (want != Want::none) {
-      stop_requested = true;  // asked to restart or quit while compiling
-      thread->Stop();
-    } else {
-      thread->Play();
-    }
     owner->running_ = true;
-    lk.unlock();
+    perf->Play();
     ev.kind = EngineEvent::Kind::started;
     listener(std::move(ev));
 
-    // Join() destroys the thread's message-queue mutex: wait, holding mu,
-    // until the performance has ended, and unpublish the thread first, so
-    // that no Stop/Pause/Play from the loop is ever in flight when it does.
-    // restart() and shutdown() wake this at once; a score that ends by
-    // itself is noticed within 10 ms.
-    lk.lock();
-    while (thread->GetStatus() == 0) cv.wait_for(lk, 10ms);
-    perf = nullptr;
-    owner->running_ = false;
-    owner->paused_ = false;
     EngineEvent end;
     end.kind = EngineEvent::Kind::ended;
     end.generation = gen;
-    end.requested = stop_requested;
-    lk.unlock();
-    end.status = thread->Join();
-    delete thread;
+    end.status = perf->Join();  // until the score ends, an error, or stop_wanted
+    end.requested = stop_wanted.load();
+    delete perf;
+    perf = nullptr;
+    owner->running_ = false;
+    owner->paused_ = false;
     listener(std::move(end));
     lk.lock();
   }
@@ -629,43 +641,44 @@ void Engine::configure(Settings settings, std::vector<FeedbackBinding> feedback)
 }
 
 std::uint64_t Engine::restart() {
-  std::lock_guard lk(impl_->mu);
-  if (impl_->want == Want::quit) return impl_->generation;
-  impl_->want = Want::start;
-  ++impl_->generation;
-  if (impl_->perf) {
-    impl_->stop_requested = true;
-    impl_->perf->Stop();
+  std::uint64_t gen;
+  {
+    std::lock_guard lk(impl_->mu);
+    if (impl_->want == Want::quit) return impl_->generation;
+    impl_->want = Want::start;
+    gen = ++impl_->generation;
+    impl_->cv.notify_all();
   }
-  impl_->cv.notify_all();
-  return impl_->generation;
+  request_stop();
+  return gen;
 }
 
 void Engine::shutdown() {
   {
     std::lock_guard lk(impl_->mu);
     impl_->want = Want::quit;
-    if (impl_->perf) {
-      impl_->stop_requested = true;
-      impl_->perf->Stop();
-    }
     impl_->cv.notify_all();
   }
+  request_stop();
   if (impl_->control.joinable()) impl_->control.join();
 }
 
+void Engine::request_stop() {
+  // Only meaningful while a performance runs; the flag is cleared before the
+  // next one starts. Wakes a paused performance so that it can stop.
+  std::lock_guard lk(impl_->pause_mu);
+  impl_->stop_wanted = true;
+  impl_->pause_cv.notify_all();
+}
+
 void Engine::pause() {
-  std::lock_guard lk(impl_->mu);
-  if (!impl_->perf) return;
-  impl_->perf->Pause();
-  paused_ = true;
+  impl_->pause_wanted = true;
 }
 
 void Engine::resume() {
-  std::lock_guard lk(impl_->mu);
-  if (!impl_->perf) return;
-  impl_->perf->Play();
-  paused_ = false;
+  std::lock_guard lk(impl_->pause_mu);
+  impl_->pause_wanted = false;
+  impl_->pause_cv.notify_all();
 }
 
 bool Engine::push_score(std::string_view event) {
@@ -684,10 +697,10 @@ bool Engine::push_score(std::string_view event) {
 }
 
 void Engine::resend_feedback(FeedbackPort* port, FeedbackPort* to) {
-  std::lock_guard lk(impl_->mu);
-  // While a performance runs (paused too) its thread sends, in order with
-  // its own sends; a resend it cannot queue is lost only if 64 are waiting.
-  if (impl_->perf && resends_.push({port, to})) return;
+  // While a performance runs its thread sends, in order with its own sends
+  // (a paused one when it resumes); a resend it cannot queue is lost only if
+  // 64 are waiting.
+  if (running_ && resends_.push({port, to})) return;
   for (auto& fb : impl_->feedback)
     if (fb->binding.port == port) {
       double v = fb->last_value.load(std::memory_order_relaxed);

@@ -107,6 +107,7 @@ class Engine {
   void pause();
   void resume();
   bool running() const { return running_.load(); }
+  /// True once the performance thread has actually stopped for a pause().
   bool paused() const { return paused_.load(); }
 
   /// Queues a score event (`i 1 0 1 ...`) for the next k-cycle. False, and
@@ -135,6 +136,8 @@ class Engine {
   const LatencyHistogram& latency() const { return latency_; }
 
  private:
+  void request_stop();
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
   ChannelTable& channels_;

@@ -86,7 +86,7 @@ class App : private RouterSink {
 
   Config config_;
   RunOptions options_;
-  boost::asio::io_context io_;
+  boost::asio::io_context io_{1};  // one thread runs it: asio may skip its locking
   boost::asio::signal_set signals_;
   boost::asio::steady_timer scan_timer_;
   boost::asio::steady_timer drain_timer_;

@@ -236,7 +236,18 @@ alwayson 1
 )";
   bridge = std::make_unique<Bridge>(dir, config("", "f0 z", orc));
   ASSERT_TRUE(bridge->wait_state("running")) << bridge->log();
-  std::this_thread::sleep_for(400ms);
+  // Stuck: the k-cycle count stops moving (on a busy machine performance
+  // time may lag the wall clock, so wait for that, not for a fixed time).
+  long last = -1;
+  ASSERT_TRUE(eventually(
+      [&] {
+        long k = status()["csound"].value("kcycles", 0L);
+        bool stuck = k > 100 && k == last;
+        last = k;
+        std::this_thread::sleep_for(100ms);
+        return stuck;
+      },
+      10s));
   auto t0 = Clock::now();
   auto code = bridge->terminate(2500ms);
   ASSERT_TRUE(code.has_value()) << "still running after SIGTERM";

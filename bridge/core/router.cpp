@@ -1,7 +1,10 @@
 #include "core/router.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <stdexcept>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -19,6 +22,7 @@ struct Router::Binding {
   std::uint32_t score = 0;  // index into score_templates_
   int i = 0, n = 0, ch = 0;
   bool edge_source = false;  // do:/score: fire on a rise through 0.5 (lines values)
+  std::string label;         // MIDI: the source for on_routed ("cc 7", "note 60 ch 10")
   double prev = NAN;
   bool toggled = false;
 
@@ -33,6 +37,194 @@ struct Router::LinesTable {
   std::vector<std::vector<std::uint32_t>> by_index;
   std::vector<std::uint32_t> wildcard;
   std::vector<std::string> columns;
+};
+
+namespace {
+
+// A MIDI device's dense table: one span of binding ids per (source kind,
+// channel 0..15, number). nrpn/rpn numbers (0..16383) are too many for it
+// and go to a sorted list looked up once per parameter select.
+constexpr std::uint32_t kCcKeys = 0;                     // 16 x 128 controller numbers
+constexpr std::uint32_t kCc14Keys = kCcKeys + 16 * 128;  // 16 x 32 (by the MSB number)
+constexpr std::uint32_t kNoteKeys = kCc14Keys + 16 * 32;
+constexpr std::uint32_t kPolyKeys = kNoteKeys + 16 * 128;
+constexpr std::uint32_t kTouchKeys = kPolyKeys + 16 * 128;  // 16, one per channel
+constexpr std::uint32_t kProgramKeys = kTouchKeys + 16;
+constexpr std::uint32_t kBendKeys = kProgramKeys + 16;
+constexpr std::uint32_t kClockKey = kBendKeys + 16;  // clock has no channel
+constexpr std::uint32_t kDenseKeys = kClockKey + 1;
+
+/// The dense key of a MIDI source (not nrpn/rpn); ch is 0-based.
+std::uint32_t dense_key(SourceKind kind, int ch, int n) {
+  auto c = static_cast<std::uint32_t>(ch);
+  auto u = static_cast<std::uint32_t>(n);
+  switch (kind) {
+    case SourceKind::cc:
+      return kCcKeys + c * 128 + u;
+    case SourceKind::cc14:
+      return kCc14Keys + c * 32 + u;
+    case SourceKind::note:
+      return kNoteKeys + c * 128 + u;
+    case SourceKind::polytouch:
+      return kPolyKeys + c * 128 + u;
+    case SourceKind::aftertouch:
+      return kTouchKeys + c;
+    case SourceKind::program:
+      return kProgramKeys + c;
+    case SourceKind::bend:
+      return kBendKeys + c;
+    default:
+      return kClockKey;
+  }
+}
+
+/// The key of an nrpn/rpn parameter on a channel (0-based) in the sorted list.
+std::uint32_t param_key(bool rpn, int ch, int param) {
+  return (rpn ? 1u << 18 : 0u) | static_cast<std::uint32_t>(ch) << 14 |
+         static_cast<std::uint32_t>(param);
+}
+
+const char* midi_source_word(SourceKind kind) {
+  switch (kind) {
+    case SourceKind::cc:
+      return "cc";
+    case SourceKind::cc14:
+      return "cc14";
+    case SourceKind::nrpn:
+      return "nrpn";
+    case SourceKind::rpn:
+      return "rpn";
+    case SourceKind::note:
+      return "note";
+    case SourceKind::polytouch:
+      return "polytouch";
+    case SourceKind::aftertouch:
+      return "aftertouch";
+    case SourceKind::program:
+      return "program";
+    case SourceKind::bend:
+      return "bend";
+    default:
+      return "clock";
+  }
+}
+
+constexpr std::uint8_t kNoValue = 0xFF;  // no cc value seen yet
+// A clock that stopped without a stop message: the gap is not an interval.
+constexpr std::int64_t kClockGapNs = 1'000'000'000;
+
+/// A gate (1 on, 0 off) onto a mapping's range, through invert and curve.
+double gate_value(const Scaler& s, bool on) {
+  double x = on ? 1.0 : 0.0;
+  if (s.pass) return x;
+  if (s.invert) x = 1.0 - x;
+  return s.shape(x);
+}
+
+}  // namespace
+
+/// One MIDI value as every binding of its source sees it.
+struct Router::MidiEvent {
+  double raw = 0;     // the source's raw value (SPEC §3.1)
+  bool rise = false;  // a rising edge: note-on, a cc through 64, a program change
+  bool on = false;    // for gate: note-on (a cc at 64 or more)
+};
+
+struct Router::MidiTable {
+  struct Span {
+    std::uint32_t begin = 0, count = 0;  // into ids
+  };
+  struct Param {
+    std::uint32_t key = 0;
+    Span span;
+    std::uint16_t value = 0;  // the 14-bit value data entry and inc/dec work on
+  };
+  enum class Select : std::uint8_t { none, nrpn, rpn };
+  struct ChannelState {
+    std::uint8_t cc_last[128];  // kNoValue until the first value
+    std::uint8_t cc14_msb[32] = {};
+    std::uint8_t cc14_lsb[32] = {};
+    std::uint8_t nrpn_msb = 0, nrpn_lsb = 0, rpn_msb = 0, rpn_lsb = 0;
+    Select select = Select::none;
+    std::int32_t param = -1;  // index into params of the selected parameter; -1: none mapped
+    ChannelState() { std::fill(std::begin(cc_last), std::end(cc_last), kNoValue); }
+  };
+  // Tempo from the last 24 intervals between clock ticks: 25 timestamps.
+  static constexpr int kTicks = 25;
+
+  std::vector<Span> dense = std::vector<Span>(kDenseKeys);
+  std::vector<std::uint32_t> ids;
+  std::vector<Param> params;                          // sorted by key
+  std::uint16_t nrpn_channels = 0, rpn_channels = 0;  // bit c: some parameter mapped on c
+  ChannelState ch[16];
+  std::int64_t ticks[kTicks] = {};
+  int tick_head = 0;   // where the next tick goes
+  int tick_count = 0;  // ticks held, up to kTicks
+
+  // Build time only: (key, binding id) in mapping order.
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> pending_dense, pending_params;
+
+  /// Turns the pending pairs into spans: ids of one key are contiguous, in mapping order.
+  void build() {
+    auto by_key = [](const auto& a, const auto& b) { return a.first < b.first; };
+    std::stable_sort(pending_dense.begin(), pending_dense.end(), by_key);
+    std::stable_sort(pending_params.begin(), pending_params.end(), by_key);
+    for (auto [key, id] : pending_dense) {
+      Span& s = dense[key];
+      if (s.count == 0) s.begin = static_cast<std::uint32_t>(ids.size());
+      ids.push_back(id);
+      ++s.count;
+    }
+    for (auto [key, id] : pending_params) {
+      if (params.empty() || params.back().key != key)
+        params.push_back({key, {static_cast<std::uint32_t>(ids.size()), 0}, 0});
+      ids.push_back(id);
+      ++params.back().span.count;
+    }
+    pending_dense = {};
+    pending_params = {};
+  }
+
+  /// The index in params of a parameter, or -1.
+  std::int32_t find_param(std::uint32_t key) const {
+    auto it = std::lower_bound(params.begin(), params.end(), key,
+                               [](const Param& p, std::uint32_t k) { return p.key < k; });
+    return it != params.end() && it->key == key ? static_cast<std::int32_t>(it - params.begin())
+                                                : -1;
+  }
+
+  /// Resolves a channel's selected nrpn/rpn parameter after a select CC.
+  void select(int c) {
+    ChannelState& s = ch[c];
+    if (s.select == Select::rpn && s.rpn_msb == 127 && s.rpn_lsb == 127)
+      s.select = Select::none;  // the RPN null function deselects
+    switch (s.select) {
+      case Select::none:
+        s.param = -1;
+        break;
+      case Select::nrpn:
+        s.param = find_param(param_key(false, c, s.nrpn_msb << 7 | s.nrpn_lsb));
+        break;
+      case Select::rpn:
+        s.param = find_param(param_key(true, c, s.rpn_msb << 7 | s.rpn_lsb));
+        break;
+    }
+  }
+
+  /// Records a clock tick; the tempo in BPM over the ticks held, or 0 when unknown.
+  double tick(std::int64_t t_ns) {
+    if (tick_count > 0 && t_ns - ticks[(tick_head + kTicks - 1) % kTicks] > kClockGapNs)
+      tick_count = 0;
+    ticks[tick_head] = t_ns;
+    tick_head = (tick_head + 1) % kTicks;
+    if (tick_count < kTicks) ++tick_count;
+    if (tick_count < 2) return 0;
+    std::int64_t newest = ticks[(tick_head + kTicks - 1) % kTicks];
+    std::int64_t oldest = ticks[(tick_head + kTicks - tick_count) % kTicks];
+    if (newest <= oldest) return 0;
+    double interval_ns = static_cast<double>(newest - oldest) / (tick_count - 1);
+    return 60e9 / (interval_ns * 24.0);
+  }
 };
 
 bool valid_channel_name(std::string_view name) {
@@ -90,11 +282,14 @@ std::uint32_t Router::add_channel(const std::string& name, ChannelType type) {
 Router::Router(const Config& config, ChannelTable& channels, RouterSink& sink)
     : channels_(channels), sink_(sink) {
   lines_.resize(config.devices.size());
+  midi_.resize(config.devices.size());
   for (std::size_t d = 0; d < config.devices.size(); ++d) {
     const DeviceConfig& dev = config.devices[d];
     if (dev.kind == DeviceKind::serial && dev.format == SerialFormat::lines) {
       lines_[d] = std::make_unique<LinesTable>();
       lines_[d]->columns = dev.columns;
+    } else if (dev.speaks_midi()) {
+      midi_[d] = std::make_unique<MidiTable>();
     }
   }
 
@@ -105,6 +300,7 @@ Router::Router(const Config& config, ChannelTable& channels, RouterSink& sink)
     SourceKind kind;
     std::string name;
     int number;
+    std::uint32_t binding;  // MIDI mappings add bindings in between
   };
   std::vector<Pending> pending;
 
@@ -112,7 +308,12 @@ Router::Router(const Config& config, ChannelTable& channels, RouterSink& sink)
     std::uint32_t dev = 0;
     for (; dev < config.devices.size(); ++dev)
       if (config.devices[dev].name == m.from.device) break;
-    if (dev == config.devices.size() || !lines_[dev]) continue;  // MIDI/firmata: not routed here
+    if (dev == config.devices.size()) continue;
+    if (midi_[dev]) {
+      add_midi_mapping(m, dev);
+      continue;
+    }
+    if (!lines_[dev]) continue;  // firmata: not routed here
 
     int lo = m.from.has_number ? m.from.lo : 0;
     int hi = m.from.has_number ? m.from.hi : 0;
@@ -142,15 +343,15 @@ Router::Router(const Config& config, ChannelTable& channels, RouterSink& sink)
           mapped_.push_back(b.slot);
         }
       }
-      pending.push_back({dev, m.from.kind, m.from.name, n});
+      pending.push_back(
+          {dev, m.from.kind, m.from.name, n, static_cast<std::uint32_t>(bindings_.size())});
       bindings_.push_back(std::move(b));
     }
   }
 
-  for (std::size_t id = 0; id < pending.size(); ++id) {
-    const Pending& p = pending[id];
+  for (const Pending& p : pending) {
     LinesTable& t = *lines_[p.device];
-    auto bid = static_cast<std::uint32_t>(id);
+    const std::uint32_t bid = p.binding;
     switch (p.kind) {
       case SourceKind::named:
         t.by_name[p.name].push_back(bid);
@@ -167,9 +368,69 @@ Router::Router(const Config& config, ChannelTable& channels, RouterSink& sink)
         break;
     }
   }
+  for (auto& t : midi_)
+    if (t) t->build();
 }
 
 Router::~Router() = default;
+
+void Router::add_midi_mapping(const Mapping& m, std::uint32_t device) {
+  MidiTable& t = *midi_[device];
+  const Source& src = m.from;
+  const bool has_channel = src.kind != SourceKind::clock;
+  const bool param = src.kind == SourceKind::nrpn || src.kind == SourceKind::rpn;
+  // One binding per channel only when the channel name or score event says
+  // which channel; otherwise every channel writes the same one.
+  const bool per_channel = has_channel && (m.to.find("{ch}") != std::string::npos ||
+                                           m.score.find("{ch}") != std::string::npos);
+  const int ch_lo = has_channel && src.ch_lo > 0 ? src.ch_lo : 1;
+  const int ch_hi = has_channel && src.ch_hi > 0 ? src.ch_hi : (has_channel ? 16 : 1);
+  const int lo = src.has_number ? src.lo : 0;
+  const int hi = src.has_number ? src.hi : 0;
+
+  auto add = [&](int n, int ch) {  // ch 1..16, or 0 for every channel in the filter
+    Binding b;
+    b.scaler = make_scaler(m);
+    b.mode = m.value;
+    b.i = n - lo;
+    b.n = n;
+    b.ch = ch;
+    b.label = midi_source_word(src.kind);
+    if (src.has_number) b.label += " " + std::to_string(n);
+    if (ch > 0) b.label += " ch " + std::to_string(ch);
+    if (m.action != Action::none) {
+      b.kind = Binding::Kind::action;
+      b.action = m.action;
+    } else if (!m.score.empty()) {
+      b.kind = Binding::Kind::score;
+      b.score = static_cast<std::uint32_t>(score_templates_.size());
+      score_templates_.push_back(m.score);
+    } else if (m.is_string) {
+      b.kind = Binding::Kind::string;  // the loader refuses it; nothing routes to it
+    } else {
+      b.kind = Binding::Kind::control;
+      b.slot = add_channel(expand_template(m.to, b.i, n, ch, {}), ChannelType::control);
+      mapped_.push_back(b.slot);
+    }
+    auto id = static_cast<std::uint32_t>(bindings_.size());
+    bindings_.push_back(std::move(b));
+    for (int c = ch > 0 ? ch : ch_lo; c <= (ch > 0 ? ch : ch_hi); ++c) {
+      if (param) {
+        const bool rpn = src.kind == SourceKind::rpn;
+        t.pending_params.emplace_back(param_key(rpn, c - 1, n), id);
+        (rpn ? t.rpn_channels : t.nrpn_channels) |= static_cast<std::uint16_t>(1u << (c - 1));
+      } else
+        t.pending_dense.emplace_back(dense_key(src.kind, c - 1, n), id);
+    }
+  };
+
+  for (int n = lo; n <= hi; ++n) {
+    if (per_channel)
+      for (int c = ch_lo; c <= ch_hi; ++c) add(n, c);
+    else
+      add(n, 0);
+  }
+}
 
 void Router::fire_score(const Binding& b, double value) {
   char buf[32];
@@ -232,6 +493,154 @@ bool Router::route(Binding& b, double raw, std::string_view text, bool is_number
     }
   }
   return false;
+}
+
+bool Router::route_midi(Binding& b, const MidiEvent& e, std::uint32_t device, std::int64_t t_ns) {
+  switch (b.kind) {
+    case Binding::Kind::control: {
+      double v;
+      if (b.mode == ValueMode::toggle) {
+        // Flips between the range ends on each note-on or rise through 64.
+        if (!e.rise) return true;
+        b.toggled = !b.toggled;
+        v = b.toggled ? b.scaler.out_hi : b.scaler.out_lo;
+      } else if (b.mode == ValueMode::gate) {
+        v = gate_value(b.scaler, e.on);
+      } else {
+        v = b.scaler.apply(e.raw);
+      }
+      if (!std::isfinite(v)) return false;
+      channels_.set(b.slot, v, t_ns);
+      sink_.on_routed(device, b.label, b.slot, v);
+      return true;
+    }
+    case Binding::Kind::action:
+      if (e.rise) sink_.on_action(b.action);
+      return true;
+    case Binding::Kind::score:
+      if (e.rise)
+        fire_score(b,
+                   b.mode == ValueMode::gate ? gate_value(b.scaler, e.on) : b.scaler.apply(e.raw));
+      return true;
+    case Binding::Kind::string:
+      return false;
+  }
+  return false;
+}
+
+void Router::on_midi(std::uint32_t device, const MidiMessage& m, std::int64_t t_ns,
+                     InputCounters& counters) {
+  MidiTable* t = device < midi_.size() ? midi_[device].get() : nullptr;
+  if (!t) return;
+  if (!m.well_formed()) {
+    ++counters.bad;
+    return;
+  }
+  int offered = 0, used = 0;
+  // A mapping is for the message though no value was routed (an nrpn select, a first tick).
+  bool claimed = false;
+  auto offer = [&](MidiTable::Span s, const MidiEvent& e) {
+    for (std::uint32_t k = 0; k < s.count; ++k) {
+      ++offered;
+      used += route_midi(bindings_[t->ids[s.begin + k]], e, device, t_ns) ? 1 : 0;
+    }
+  };
+  const int c = m.channel() - 1;  // 0..15 for channel voice messages
+  const std::uint8_t d1 = m.data1(), d2 = m.data2();
+
+  switch (m.type()) {
+    case midi::kNoteOff:
+    case midi::kNoteOn: {
+      // Note-on with velocity 0 is a note-off (running status senders use it).
+      const bool on = m.type() == midi::kNoteOn && d2 > 0;
+      offer(t->dense[dense_key(SourceKind::note, c, d1)], {on ? double(d2) : 0.0, on, on});
+      break;
+    }
+    case midi::kPolyTouch:
+      offer(t->dense[dense_key(SourceKind::polytouch, c, d1)], {double(d2), false, d2 > 0});
+      break;
+    case midi::kControlChange: {
+      MidiTable::ChannelState& s = t->ch[c];
+      // Rising through 64, or a first value at 64 or above (a first press).
+      const bool rise = d2 >= 64 && (s.cc_last[d1] == kNoValue || s.cc_last[d1] < 64);
+      s.cc_last[d1] = d2;
+      offer(t->dense[dense_key(SourceKind::cc, c, d1)], {double(d2), rise, d2 >= 64});
+      if (d1 < 32) {
+        // A lone MSB moves the value too: a fader that sends only MSBs still works.
+        s.cc14_msb[d1] = d2;
+        offer(t->dense[dense_key(SourceKind::cc14, c, d1)],
+              {double(d2 << 7 | s.cc14_lsb[d1]), false, true});
+      } else if (d1 < 64) {
+        s.cc14_lsb[d1 - 32] = d2;
+        offer(t->dense[dense_key(SourceKind::cc14, c, d1 - 32)],
+              {double(s.cc14_msb[d1 - 32] << 7 | d2), false, true});
+      }
+      switch (d1) {
+        case 99:   // NRPN select MSB
+        case 98:   // NRPN select LSB
+        case 101:  // RPN select MSB
+        case 100:  // RPN select LSB
+          if (d1 == 99) s.nrpn_msb = d2;
+          if (d1 == 98) s.nrpn_lsb = d2;
+          if (d1 == 101) s.rpn_msb = d2;
+          if (d1 == 100) s.rpn_lsb = d2;
+          s.select = d1 >= 100 ? MidiTable::Select::rpn : MidiTable::Select::nrpn;
+          t->select(c);
+          // Part of selecting a parameter some mapping is for (a select
+          // takes two messages; the first may name an unmapped one).
+          claimed = ((d1 >= 100 ? t->rpn_channels : t->nrpn_channels) >> c & 1) != 0;
+          break;
+        case 6:   // data entry MSB
+        case 38:  // data entry LSB
+        case 96:  // increment
+        case 97:  // decrement
+          if (s.param >= 0) {
+            MidiTable::Param& p = t->params[s.param];
+            unsigned v = p.value;
+            if (d1 == 6) v = static_cast<unsigned>(d2) << 7 | (v & 0x7F);
+            if (d1 == 38) v = (v & 0x3F80) | d2;
+            if (d1 == 96 && v < 16383) ++v;
+            if (d1 == 97 && v > 0) --v;
+            p.value = static_cast<std::uint16_t>(v);
+            offer(p.span, {double(v), false, v > 0});
+          }
+          break;
+        default:
+          break;
+      }
+      break;
+    }
+    case midi::kProgramChange:
+      offer(t->dense[dense_key(SourceKind::program, c, 0)], {double(d1), true, true});
+      break;
+    case midi::kChannelTouch:
+      offer(t->dense[dense_key(SourceKind::aftertouch, c, 0)], {double(d1), false, d1 > 0});
+      break;
+    case midi::kPitchBend:
+      offer(t->dense[dense_key(SourceKind::bend, c, 0)], {double(m.bend()), false, m.bend() != 0});
+      break;
+    case midi::kClock: {
+      const MidiTable::Span s = t->dense[kClockKey];
+      const double bpm = t->tick(t_ns);
+      if (bpm > 0) offer(s, {bpm, false, false});
+      claimed = s.count > 0;
+      break;
+    }
+    case midi::kStart:
+    case midi::kContinue:
+    case midi::kStop:
+      // The clock starts over: the pause before a start is not an interval.
+      t->tick_count = 0;
+      return;
+    default:
+      return;  // other system messages carry no source value
+  }
+  if (used > 0 || claimed)
+    ++counters.events;
+  else if (offered > 0)
+    ++counters.bad;
+  else
+    ++counters.unmatched;
 }
 
 void Router::on_line(std::uint32_t device, std::string_view line, std::int64_t t_ns,

@@ -14,6 +14,7 @@
 #include "core/channels.hpp"
 #include "core/config.hpp"
 #include "core/lines_parser.hpp"
+#include "core/midi.hpp"
 #include "core/scaling.hpp"
 
 namespace csb {
@@ -53,17 +54,34 @@ class Router {
   void on_line(std::uint32_t device, std::string_view line, std::int64_t t_ns,
                InputCounters& counters);
 
+  /// Routes one message from a device that speaks MIDI (a MIDI port or a
+  /// serial `format: midi` port; index into Config::devices) to every mapping
+  /// of its source (SPEC §3.1): cc, cc14, nrpn, rpn, note, polytouch,
+  /// aftertouch, program, bend and clock (t_ns times the clock ticks).
+  /// Sysex is not routed. Looks up precomputed tables indexed by channel and
+  /// number; allocation-free except for `score:` events. A message for a device
+  /// that does not speak MIDI is ignored. Loop thread.
+  void on_midi(std::uint32_t device, const MidiMessage& m, std::int64_t t_ns,
+               InputCounters& counters);
+
   /// Channel slots written by mappings (for restoring and listing).
   const std::vector<std::uint32_t>& mapped_slots() const { return mapped_; }
 
  private:
   struct Binding;
   struct LinesTable;
+  struct MidiTable;
+  struct MidiEvent;
 
   /// Routes one value to one binding; false when the binding cannot use it
   /// (a string for a number, no room for a new wildcard channel).
   bool route(Binding& b, double raw, std::string_view text, bool is_number, std::string_view source,
              std::uint32_t device, std::int64_t t_ns);
+  /// Routes one MIDI value to one binding; false when the binding cannot use it.
+  bool route_midi(Binding& b, const MidiEvent& e, std::uint32_t device, std::int64_t t_ns);
+  /// Adds the bindings of a mapping on a MIDI device (one per number, and one
+  /// per channel when `to` or `score` holds {ch}) and queues their table keys.
+  void add_midi_mapping(const Mapping& m, std::uint32_t device);
   std::uint32_t add_channel(const std::string& name, ChannelType type);
   void fire_score(const Binding& b, double value);
 
@@ -71,6 +89,7 @@ class Router {
   RouterSink& sink_;
   std::vector<Binding> bindings_;
   std::vector<std::unique_ptr<LinesTable>> lines_;  // by device index; null when not lines
+  std::vector<std::unique_ptr<MidiTable>> midi_;    // by device index; null when not MIDI
   std::vector<std::string> score_templates_;
   std::vector<std::uint32_t> mapped_;
 };

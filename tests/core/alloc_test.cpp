@@ -6,9 +6,12 @@
 #include <atomic>
 #include <cstdlib>
 #include <new>
+#include <span>
+#include <vector>
 
 #include "core/channels.hpp"
 #include "core/lines_parser.hpp"
+#include "core/midi.hpp"
 #include "core/router.hpp"
 
 namespace {
@@ -81,4 +84,76 @@ TEST(HotPath, LineToChannelWrite_AllocatesNothing) {
   EXPECT_EQ(allocations.load(), 0);
   EXPECT_EQ(counters.bad, 0u);
   EXPECT_EQ(table.at(table.find("a_channel_name_longer_than_sso")).value.load(), 7.0 / 1023.0);
+}
+
+namespace {
+
+csb::Config midi_config() {
+  csb::Config c;
+  csb::DeviceConfig d;
+  d.name = "keys";
+  d.kind = csb::DeviceKind::midi;
+  c.devices.push_back(d);
+  auto map = [&](csb::SourceKind kind, int lo, int hi, std::string to) -> csb::Mapping& {
+    csb::Mapping m;
+    m.from.device = "keys";
+    m.from.kind = kind;
+    m.from.lo = lo;
+    m.from.hi = hi;
+    m.from.has_number = true;
+    m.to = std::move(to);
+    c.map.push_back(m);
+    return c.map.back();
+  };
+  map(csb::SourceKind::cc, 0, 7, "a_fader_channel_name_longer_than_sso_{i}");
+  map(csb::SourceKind::cc, 10, 10, "pan{ch}");
+  map(csb::SourceKind::cc, 64, 64, "sustain").value = csb::ValueMode::toggle;
+  map(csb::SourceKind::note, 36, 51, "pad{n}");
+  map(csb::SourceKind::note, 36, 36, "kick_gate").value = csb::ValueMode::gate;
+  map(csb::SourceKind::cc14, 1, 1, "mod_wheel_fine");
+  map(csb::SourceKind::nrpn, 300, 301, "nrpn{n}").range_raw = true;
+  return c;
+}
+
+}  // namespace
+
+TEST(HotPath, MidiToChannelWrite_AllocatesNothing) {
+  csb::ChannelTable table;
+  NullSink sink;
+  csb::Config config = midi_config();
+  csb::Router router(config, table, sink);
+  csb::MidiDecoder decoder;
+  csb::InputCounters counters;
+  // cc with running status on two channels, a held button, notes on and off
+  // (velocity 0), a 14-bit mod wheel, an NRPN select + data entry + increment,
+  // and clock ticks (no clock mapping) in between.
+  const std::vector<std::uint8_t> bytes = {
+      0xB0, 0x00, 0x40, 0x07, 0x7F, 0xB1, 0x0A, 0x20,              // cc 0, cc 7, pan ch 2
+      0xB0, 0x40, 0x7F, 0x40, 0x00,                                // sustain toggle
+      0x90, 0x24, 0x64, 0xF8, 0x24, 0x00, 0x80, 0x25, 0x40,        // notes
+      0xB0, 0x01, 0x40, 0x21, 0x05,                                // cc14 1
+      0xB0, 0x63, 0x02, 0x62, 0x2C, 0x06, 0x0A, 0x26, 0x05, 0x60,  // nrpn 300
+      0x00, 0xF8, 0x61, 0x00,                                      // inc, dec
+      0xF0, 0x7E, 0x7F, 0x06, 0x01, 0xF7,                          // identity request
+  };
+  std::uint64_t sysex = 0;
+  auto feed = [&](std::int64_t t) {
+    decoder.feed(
+        bytes.data(), bytes.size(),
+        [&](const csb::MidiMessage& m) { router.on_midi(0, m, t, counters); },
+        [&](std::span<const std::uint8_t>) { ++sysex; });
+  };
+  feed(1);  // start-up
+
+  counting = true;
+  for (int i = 0; i < 1000; ++i) feed(i);
+  counting = false;
+  EXPECT_EQ(allocations.load(), 0);
+  EXPECT_EQ(counters.bad, 0u);
+  EXPECT_EQ(decoder.errors(), 0u);
+  EXPECT_EQ(sysex, 1001u);
+  EXPECT_EQ(table.at(table.find("a_fader_channel_name_longer_than_sso_7")).value.load(), 1.0);
+  EXPECT_EQ(table.at(table.find("nrpn300")).value.load(), (10 << 7) | 5);
+  EXPECT_EQ(table.at(table.find("pad36")).value.load(), 0.0);
+  EXPECT_GT(counters.events, 1000u * 15);
 }

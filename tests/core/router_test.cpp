@@ -174,8 +174,8 @@ TEST(Router, Build_TypeClash_Throws) {
   EXPECT_THROW({ Router r(c, table, sink); }, std::runtime_error);
 }
 
-TEST(Router, Build_NonLinesDeviceIgnored) {
-  // MIDI mappings are not routed here; they must not create channels either.
+TEST(Router, Build_MidiDeviceIgnoresLines) {
+  // A MIDI device's mappings make their channels, but lines never reach them.
   Config c = make_config(false);
   DeviceConfig knobs;
   knobs.name = "knobs";
@@ -192,9 +192,10 @@ TEST(Router, Build_NonLinesDeviceIgnored) {
   ChannelTable table;
   RecordingSink sink;
   Router r(c, table, sink);
-  EXPECT_EQ(table.find("fader0"), kNoSlot);
+  EXPECT_NE(table.find("fader0"), kNoSlot);
   InputCounters counters;
   r.on_line(1, "fader0=1", 0, counters);  // a line for the MIDI device: ignored
+  EXPECT_FALSE(table.at(table.find("fader0")).has_value.load());
   EXPECT_EQ(counters.events + counters.unmatched + counters.bad, 0u);
 }
 

@@ -114,15 +114,23 @@ void App::build_devices() {
   for (std::uint32_t i = 0; i < config_.devices.size(); ++i) {
     const DeviceConfig& d = config_.devices[i];
     if (d.kind != DeviceKind::serial) continue;
-    if (d.format != SerialFormat::lines) {
-      spdlog::warn("device {}: serial format {} is not handled by this version; ignored", d.name,
-                   d.format == SerialFormat::midi ? "midi" : "firmata");
+    if (d.format == SerialFormat::firmata) {
+      spdlog::warn("device {}: serial format firmata is not handled by this version; ignored",
+                   d.name);
       continue;
     }
+    if (d.passthrough)
+      spdlog::warn(
+          "device {}: passthrough to Csound's MIDI input is not handled by this "
+          "version; its mappings work",
+          d.name);
     serial_.push_back(std::make_unique<SerialGroup>(
         io_, d, i,
         [this](SerialDevice& dev, std::string_view line, std::int64_t t) {
           router_->on_line(dev.index(), line, t, dev.counters());
+        },
+        [this](SerialDevice& dev, const MidiMessage& m, std::int64_t t) {
+          router_->on_midi(dev.index(), m, t, dev.counters());
         },
         [this, group_index = serial_.size()](SerialDevice& dev, bool connected) {
           // Only the board that came back gets the last feedback values.
@@ -135,7 +143,9 @@ void App::build_devices() {
     b.slot = channels_.add(f.channel, ChannelType::control);
     for (auto& s : serial_)
       if (s->config().name == f.device) b.port = s.get();
-    if (!b.port || f.kind != FeedbackKind::line) {
+    // Serial boards take lines or, with `format: midi`, MIDI bytes (the loader
+    // matched the kind to the device); MIDI ports and firmata come later.
+    if (!b.port) {
       spdlog::warn("feedback {} -> {}: this device kind is not handled by this version; ignored",
                    f.channel, f.device);
       continue;

@@ -17,6 +17,7 @@
 #include <stdexcept>
 
 #include "core/clock.hpp"
+#include "core/midi.hpp"
 #include "core/text.hpp"
 
 namespace csb {
@@ -77,7 +78,16 @@ struct LineTemplate {
 
 struct FeedbackState {
   FeedbackBinding binding;
-  LineTemplate tpl;
+  LineTemplate tpl;  // line feedback
+
+  /// The bytes to send for `v`: a formatted line, or MIDI bytes (cc, cc14,
+  /// note). Returns the length, 0 when it does not fit.
+  std::size_t format(double v, char* buf, std::size_t cap) const {
+    if (binding.config.kind == FeedbackKind::line)
+      return tpl.format(v, binding.config.channel, buf, cap);
+    if (cap < 6) return 0;
+    return encode_feedback(binding.config, v, reinterpret_cast<std::uint8_t*>(buf));
+  }
   std::int64_t interval_ns = 0;
   // Performance thread only:
   MYFLT* ptr = nullptr;
@@ -422,7 +432,7 @@ void Engine::Impl::apply_channels(std::int64_t now, bool record_latency) {
 
 bool Engine::Impl::send_to(FeedbackState& fb, double v, FeedbackPort* to) {
   char buf[512];
-  std::size_t len = fb.tpl.format(v, fb.binding.config.channel, buf, sizeof buf);
+  std::size_t len = fb.format(v, buf, sizeof buf);
   bool ok = len > 0 && to->try_send(buf, len) == SendResult::sent;
   (ok ? owner->feedback_sent_ : owner->feedback_failed_).fetch_add(1, std::memory_order_relaxed);
   return ok;
@@ -430,7 +440,7 @@ bool Engine::Impl::send_to(FeedbackState& fb, double v, FeedbackPort* to) {
 
 void Engine::Impl::send(FeedbackState& fb, double v, std::int64_t now) {
   char buf[512];
-  std::size_t len = fb.tpl.format(v, fb.binding.config.channel, buf, sizeof buf);
+  std::size_t len = fb.format(v, buf, sizeof buf);
   SendResult r =
       len > 0 && fb.binding.port ? fb.binding.port->try_send(buf, len) : SendResult::failed;
   fb.last_value.store(v, std::memory_order_relaxed);

@@ -17,10 +17,11 @@ namespace csb {
 namespace asio = boost::asio;
 
 SerialDevice::SerialDevice(asio::io_context& io, DeviceConfig config, std::uint32_t index,
-                           OnLine on_line, OnState on_state)
+                           OnLine on_line, OnMidi on_midi, OnState on_state)
     : config_(std::move(config)),
       index_(index),
       on_line_(std::move(on_line)),
+      on_midi_(std::move(on_midi)),
       on_state_(std::move(on_state)),
       stream_(io),
       splitter_(config_.max_line) {}
@@ -49,6 +50,7 @@ bool SerialDevice::open(const std::string& path) {
   stream_.assign(fd);
   path_ = path;
   splitter_.reset();
+  decoder_.reset();
   ++connects_;
   last_error_.clear();
   while (write_lock_.test_and_set(std::memory_order_acquire)) {
@@ -74,7 +76,8 @@ void SerialDevice::close(const std::string& why, bool vanished) {
   write_lock_.clear(std::memory_order_release);
   boost::system::error_code ec;
   stream_.close(ec);
-  splitter_.reset();  // half a line at a disconnect is not a message
+  splitter_.reset();  // half a line (or message) at a disconnect is not a message
+  decoder_.reset();
   last_error_ = why;
   if (!vanished) {
     spdlog::info("device {}: closed {}", config_.name, path_);
@@ -94,9 +97,18 @@ void SerialDevice::read_more() {
     }
     std::int64_t t = steady_ns();
     bytes_in_ += n;
-    std::uint64_t overlong = splitter_.overlong_count();
-    splitter_.feed(buf_, n, [&](std::string_view line) { on_line_(*this, line, t); });
-    counters_.bad += splitter_.overlong_count() - overlong;
+    if (config_.format == SerialFormat::midi) {
+      std::uint64_t bad = decoder_.errors() + decoder_.sysex_dropped();
+      decoder_.feed(
+          reinterpret_cast<const std::uint8_t*>(buf_), n,
+          [&](const MidiMessage& m) { on_midi_(*this, m, t); },
+          [](auto) {});  // sysex: accepted, bounded, not routed
+      counters_.bad += decoder_.errors() + decoder_.sysex_dropped() - bad;
+    } else {
+      std::uint64_t overlong = splitter_.overlong_count();
+      splitter_.feed(buf_, n, [&](std::string_view line) { on_line_(*this, line, t); });
+      counters_.bad += splitter_.overlong_count() - overlong;
+    }
     if (stream_.is_open()) read_more();
   });
 }

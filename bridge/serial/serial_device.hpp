@@ -17,6 +17,7 @@
 
 #include "core/config.hpp"
 #include "core/lines_parser.hpp"
+#include "core/midi.hpp"
 #include "core/router.hpp"
 #include "engine/engine.hpp"
 
@@ -26,11 +27,13 @@ class SerialDevice : public FeedbackPort {
  public:
   /// Loop thread: a complete line arrived (t_ns: steady clock at the read).
   using OnLine = std::function<void(SerialDevice&, std::string_view line, std::int64_t t_ns)>;
+  /// Loop thread: a MIDI message arrived (`format: midi`).
+  using OnMidi = std::function<void(SerialDevice&, const MidiMessage& m, std::int64_t t_ns)>;
   /// Loop thread: the device was opened (true) or closed (false).
   using OnState = std::function<void(SerialDevice&, bool connected)>;
 
   SerialDevice(boost::asio::io_context& io, DeviceConfig config, std::uint32_t index,
-               OnLine on_line, OnState on_state);
+               OnLine on_line, OnMidi on_midi, OnState on_state);
   ~SerialDevice() override;
 
   /// Tries to open `path`; false when it cannot (last_error() says why).
@@ -60,10 +63,12 @@ class SerialDevice : public FeedbackPort {
   DeviceConfig config_;
   std::uint32_t index_;
   OnLine on_line_;
+  OnMidi on_midi_;
   OnState on_state_;
   boost::asio::posix::stream_descriptor stream_;
   std::string path_;
-  LineSplitter splitter_;
+  LineSplitter splitter_;  // format lines
+  MidiDecoder decoder_;    // format midi
   char buf_[4096];
   InputCounters counters_;
   std::uint64_t bytes_in_ = 0;

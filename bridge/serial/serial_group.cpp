@@ -19,9 +19,10 @@ std::string real_path(const std::string& p) {
 
 SerialGroup::SerialGroup(boost::asio::io_context& io, const DeviceConfig& config,
                          std::uint32_t index, const SerialDevice::OnLine& on_line,
-                         const SerialDevice::OnState& on_state)
+                         const SerialDevice::OnMidi& on_midi, const SerialDevice::OnState& on_state)
     : config_(config) {
-  for (auto& p : ports_) p = std::make_unique<SerialDevice>(io, config, index, on_line, on_state);
+  for (auto& p : ports_)
+    p = std::make_unique<SerialDevice>(io, config, index, on_line, on_midi, on_state);
 }
 
 void SerialGroup::scan(std::vector<std::string>& in_use) {

@@ -20,7 +20,8 @@ class SerialGroup : public FeedbackPort {
   static constexpr std::size_t kMaxPorts = 8;
 
   SerialGroup(boost::asio::io_context& io, const DeviceConfig& config, std::uint32_t index,
-              const SerialDevice::OnLine& on_line, const SerialDevice::OnState& on_state);
+              const SerialDevice::OnLine& on_line, const SerialDevice::OnMidi& on_midi,
+              const SerialDevice::OnState& on_state);
 
   /// Opens every path the glob matches now that is not in `in_use` (real
   /// paths), while a port is free; adds what it opened to `in_use`.

@@ -131,6 +131,20 @@ std::vector<std::string> PtyBoard::read_lines_for(std::chrono::milliseconds wind
   return lines;
 }
 
+std::string PtyBoard::read_bytes_for(std::chrono::milliseconds window) {
+  std::string out = std::move(pending_);
+  pending_.clear();
+  auto deadline = Clock::now() + window;
+  while (Clock::now() < deadline) {
+    pollfd p{master_, POLLIN, 0};
+    if (::poll(&p, 1, 20) <= 0) continue;
+    char buf[4096];
+    ssize_t n = ::read(master_, buf, sizeof buf);
+    if (n > 0) out.append(buf, static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
 void PtyBoard::unplug() {
   if (master_ >= 0) ::close(master_);
   master_ = -1;

@@ -46,6 +46,8 @@ class PtyBoard {
   std::optional<std::string> read_line(std::chrono::milliseconds timeout = 2000ms);
   /// Every line that arrives within `window`.
   std::vector<std::string> read_lines_for(std::chrono::milliseconds window);
+  /// Every byte that arrives within `window` (for MIDI boards).
+  std::string read_bytes_for(std::chrono::milliseconds window);
   /// Closes the master: the bridge sees the device vanish.
   void unplug();
   /// A fresh pty under the same link.

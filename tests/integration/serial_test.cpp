@@ -412,3 +412,39 @@ TEST_F(BoardFixture, Serial_NoiseNamesMakeNoChannelsAndRepliesStayValid) {
   EXPECT_EQ(j["ok"], false);
   EXPECT_EQ(bridge->ctl("channels")["ok"], true);
 }
+
+TEST_F(BoardFixture, Serial_MidiBoardDrivesChannelsAndGetsFeedback) {
+  // A DIN MIDI port on a UART (format: midi, 31250 baud): the same decoder
+  // and mappings as a MIDI controller.
+  dir.write("test.csd", make_csd(kCopyOrchestra));
+  start(dir.write("test.yaml",
+                  "csound:\n  csd: test.csd\nscan: 100ms\ndevices:\n  board:\n    serial: " +
+                      dir.file("board") +
+                      "\n    format: midi\n    baud: 31250\n"
+                      "map:\n  - from: board cc 7 ch 1\n    to: x\n    range: raw\n"
+                      "  - from: board note 60\n    to: btn_state\n    value: gate\n"
+                      "feedback:\n  - from: y\n    to: board cc 20 ch 2\n"
+                      "    range: [0, 127]\n    rate: 0\n"));
+  auto bytes = [](std::initializer_list<int> b) {
+    std::string s;
+    for (int c : b) s += static_cast<char>(c);
+    return s;
+  };
+  board->write(bytes({0xB0, 0x07, 100}));
+  EXPECT_TRUE(bridge->wait_value("y", 100)) << bridge->log();
+  board->write(bytes({0x07, 64}));  // running status
+  EXPECT_TRUE(bridge->wait_value("y", 64));
+  board->write(bytes({0xB0, 0xF8, 0x07, 16}));  // a clock tick inside the message
+  EXPECT_TRUE(bridge->wait_value("y", 16));
+  board->write(bytes({0xB1, 0x07, 99}));  // channel 2: not mapped
+  board->write(bytes({0x90, 60, 80}));
+  EXPECT_TRUE(bridge->wait_value("btn_out", 1));
+  board->write(bytes({0x90, 60, 0}));  // note-on velocity 0 is a note-off
+  EXPECT_TRUE(bridge->wait_value("btn_out", 0));
+  EXPECT_EQ(bridge->value("y"), 16);
+  // The orchestra's y went 100, 64, 16: each sent as CC 20 on channel 2.
+  std::string out = board->read_bytes_for(300ms);
+  EXPECT_EQ(out, bytes({0xB1, 20, 100, 0xB1, 20, 64, 0xB1, 20, 16}));
+  EXPECT_TRUE(eventually([&] { return device()["unmatched"].get<int>() >= 1; }));
+  EXPECT_EQ(device()["bad_input"], 0);
+}

@@ -80,6 +80,15 @@ struct FeedbackState {
   FeedbackBinding binding;
   LineTemplate tpl;  // line feedback
 
+  /// True when `a` and `b` give the device the same thing: for MIDI, the
+  /// same bytes (a ramp over 0..1 makes 128 cc values, not 750 a second).
+  bool same_output(double a, double b) const {
+    if (binding.config.kind == FeedbackKind::line || std::isnan(b)) return a == b;
+    std::uint8_t x[6], y[6];
+    std::size_t n = encode_feedback(binding.config, a, x);
+    return n == encode_feedback(binding.config, b, y) && std::memcmp(x, y, n) == 0;
+  }
+
   /// The bytes to send for `v`: a formatted line, or MIDI bytes (cc, cc14,
   /// note). Returns the length, 0 when it does not fit.
   std::size_t format(double v, char* buf, std::size_t cap) const {
@@ -321,6 +330,12 @@ bool Engine::Impl::obey_requests() {
 
 std::int64_t Engine::Impl::pace(std::int64_t now) {
   if (!precise_pacing) return now;
+  if (cycle == 0) {
+    // Linux lets a sleeping thread wake up to 50 µs late by default ("timer
+    // slack"), a delay every event would wait out. This thread's wake-ups
+    // are the pacing: make them exact.
+    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+  }
   // Csound's null audio module sleeps in whole milliseconds, so on its own
   // k-cycles of 1.33 ms start 1.07, 1.07, 1.07 and 2.1 ms apart and an event
   // may wait two k-periods. Sleeping here to each k-cycle's exact start keeps
@@ -332,12 +347,6 @@ std::int64_t Engine::Impl::pace(std::int64_t now) {
     return now;
   }
   if (target <= now) return now;
-  if (cycle == 0) {
-    // Linux lets a sleeping thread wake up to 50 µs late by default ("timer
-    // slack"), a delay every event would wait out. This thread's wake-ups
-    // are the pacing: make them exact.
-    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
-  }
   timespec ts{static_cast<time_t>(target / 1'000'000'000),
               static_cast<long>(target % 1'000'000'000)};
   while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
@@ -464,8 +473,9 @@ void Engine::Impl::send(FeedbackState& fb, double v, std::int64_t now) {
 }
 
 void Engine::Impl::observe(FeedbackState& fb, double v, std::int64_t now) {
+  if (!std::isfinite(v)) return;  // nothing a device could show
   fb.last_seen = v;
-  if (v == fb.delivered) {
+  if (fb.same_output(v, fb.delivered)) {
     fb.pending = false;
     return;
   }
@@ -577,6 +587,9 @@ bool Engine::Impl::start_performance(EngineEvent& ev) {
   // Score events queued for the performance that ended never reach one.
   Engine::ScoreEvent stale;
   while (owner->scores_.pop(stale)) owner->dropped_transient_.fetch_add(1);
+  Engine::Resend resend;
+  while (owner->resends_.pop(resend)) {
+  }
   first_cycle = true;
   return true;
 }
@@ -595,13 +608,15 @@ void Engine::Impl::control_loop() {
     bool ok = start_performance(ev);
     lk.lock();
     if (want != Want::none) continue;  // asked again while compiling: that one wins
+    // Cleared under mu, where restart() and shutdown() raise it: a request
+    // made from here on stops the performance about to start.
+    stop_wanted = false;
     lk.unlock();
     if (!ok) {
       listener(std::move(ev));
       lk.lock();
       continue;
     }
-    stop_wanted = false;
     perf = new CsoundPerformanceThread(cs);
     perf->SetProcessCallback(EngineCallbacks::on_kcycle, this);
     owner->paused_ = false;
@@ -656,10 +671,11 @@ std::uint64_t Engine::restart() {
     std::lock_guard lk(impl_->mu);
     if (impl_->want == Want::quit) return impl_->generation;
     impl_->want = Want::start;
+    impl_->stop_wanted = true;  // the running performance, if any, ends
     gen = ++impl_->generation;
     impl_->cv.notify_all();
   }
-  request_stop();
+  wake_paused();
   return gen;
 }
 
@@ -667,17 +683,16 @@ void Engine::shutdown() {
   {
     std::lock_guard lk(impl_->mu);
     impl_->want = Want::quit;
+    impl_->stop_wanted = true;
     impl_->cv.notify_all();
   }
-  request_stop();
+  wake_paused();
   if (impl_->control.joinable()) impl_->control.join();
 }
 
-void Engine::request_stop() {
-  // Only meaningful while a performance runs; the flag is cleared before the
-  // next one starts. Wakes a paused performance so that it can stop.
+void Engine::wake_paused() {
+  // A paused performance waits on pause_cv: let it see stop_wanted.
   std::lock_guard lk(impl_->pause_mu);
-  impl_->stop_wanted = true;
   impl_->pause_cv.notify_all();
 }
 
@@ -693,7 +708,7 @@ void Engine::resume() {
 
 bool Engine::push_score(std::string_view event) {
   ScoreEvent ev;
-  if (!running_ || paused_ || event.size() >= sizeof ev.text) {
+  if (!running_ || impl_->pause_wanted || event.size() >= sizeof ev.text) {
     dropped_transient_.fetch_add(1);
     return false;
   }

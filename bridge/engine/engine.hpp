@@ -136,7 +136,7 @@ class Engine {
   const LatencyHistogram& latency() const { return latency_; }
 
  private:
-  void request_stop();
+  void wake_paused();
 
   struct Impl;
   std::unique_ptr<Impl> impl_;

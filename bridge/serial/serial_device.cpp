@@ -125,7 +125,9 @@ SendResult SerialDevice::try_send(const char* data, std::size_t len) noexcept {
     char buf[1024];
     const char* out = data;
     std::size_t n = len;
-    if (resync_ && len < sizeof buf) {
+    // Not for MIDI: there 0x0A is a data byte, and the next message's status
+    // byte already ends the fragment.
+    if (resync_ && config_.format != SerialFormat::midi && len < sizeof buf) {
       buf[0] = '\n';
       std::memcpy(buf + 1, data, len);
       out = buf;

@@ -5,6 +5,7 @@
 #include <pty.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -164,8 +165,14 @@ Bridge::Bridge(const TempDir& dir, const std::string& config, std::vector<std::s
   std::vector<std::string> args{CSBRIDGE_BIN, "run",       config, "--audio",
                                 "null",       "--control", socket_};
   args.insert(args.end(), extra.begin(), extra.end());
+  pid_t parent = ::getpid();
   pid_ = ::fork();
   if (pid_ == 0) {
+    // If the test program dies without its destructors (a crash, SIGPIPE),
+    // the bridge dies with it: an orphan would keep globbing a stale
+    // symlink and steal a later test's reused /dev/pts number.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
     int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(fd, 1);
     ::dup2(fd, 2);
@@ -313,8 +320,11 @@ bool ControlClient::closed_by_peer(std::chrono::milliseconds timeout) {
 RunResult run_csbridge(const std::vector<std::string>& args, std::chrono::seconds timeout) {
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // see Bridge::Bridge
+    if (::getppid() != parent) ::_exit(127);
     ::dup2(pipefd[1], 1);
     ::dup2(pipefd[1], 2);
     std::vector<std::string> all{CSBRIDGE_BIN};

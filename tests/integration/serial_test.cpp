@@ -448,3 +448,31 @@ TEST_F(BoardFixture, Serial_MidiBoardDrivesChannelsAndGetsFeedback) {
   EXPECT_TRUE(eventually([&] { return device()["unmatched"].get<int>() >= 1; }));
   EXPECT_EQ(device()["bad_input"], 0);
 }
+
+TEST_F(BoardFixture, Serial_MidiFeedbackSendsOnlyChangedBytes) {
+  // A ramp over 0..1 changes every k-cycle (750 a second), but only 128 cc
+  // values exist: a DIN link must carry each once, not every k-cycle.
+  const char* orc = R"(
+chn_k "ramp", 2
+instr 1
+  chnset line:k(0, 0.5, 1), "ramp"
+endin
+alwayson 1
+)";
+  dir.write("test.csd", make_csd(orc));
+  start(dir.write("test.yaml",
+                  "csound:\n  csd: test.csd\nscan: 100ms\ndevices:\n  board:\n"
+                  "    serial: " +
+                      dir.file("board") +
+                      "\n    format: midi\nfeedback:\n  - from: ramp\n"
+                      "    to: board cc 1\n    rate: 0\n"));
+  std::string out = board->read_bytes_for(1500ms);
+  ASSERT_EQ(out.size() % 3, 0u);
+  std::size_t messages = out.size() / 3;
+  EXPECT_GE(messages, 100u);  // the ramp went through (nearly) every value
+  EXPECT_LE(messages, 128u);  // and sent each at most once
+  for (std::size_t i = 1; i < messages; ++i)
+    EXPECT_LT(static_cast<unsigned char>(out[3 * i - 1]),
+              static_cast<unsigned char>(out[3 * i + 2]))
+        << "message " << i;
+}

@@ -269,6 +269,26 @@ std::string expand_template(std::string_view tpl, int i, int n, int ch, std::str
   return out;
 }
 
+Router::Binding Router::make_binding(const Mapping& m, int i, int n, int ch) {
+  Binding b;
+  b.scaler = make_scaler(m);
+  b.mode = m.value;
+  b.i = i;
+  b.n = n;
+  b.ch = ch;
+  if (m.action != Action::none) {
+    b.kind = Binding::Kind::action;
+    b.action = m.action;
+  } else if (!m.score.empty()) {
+    b.kind = Binding::Kind::score;
+    b.score = static_cast<std::uint32_t>(score_templates_.size());
+    score_templates_.push_back(m.score);
+  } else {
+    b.kind = m.is_string ? Binding::Kind::string : Binding::Kind::control;
+  }
+  return b;
+}
+
 std::uint32_t Router::add_channel(const std::string& name, ChannelType type) {
   std::uint32_t s = channels_.add(name, type);
   if (s == kNoSlot)
@@ -318,21 +338,9 @@ Router::Router(const Config& config, ChannelTable& channels, RouterSink& sink)
     int lo = m.from.has_number ? m.from.lo : 0;
     int hi = m.from.has_number ? m.from.hi : 0;
     for (int n = lo; n <= hi; ++n) {
-      Binding b;
-      b.scaler = make_scaler(m);
-      b.mode = m.value;
-      b.i = n - lo;
-      b.n = n;
+      Binding b = make_binding(m, n - lo, n, 0);
       b.edge_source = true;
-      if (m.action != Action::none) {
-        b.kind = Binding::Kind::action;
-        b.action = m.action;
-      } else if (!m.score.empty()) {
-        b.kind = Binding::Kind::score;
-        b.score = static_cast<std::uint32_t>(score_templates_.size());
-        score_templates_.push_back(m.score);
-      } else {
-        b.kind = m.is_string ? Binding::Kind::string : Binding::Kind::control;
+      if (b.kind == Binding::Kind::control || b.kind == Binding::Kind::string) {
         ChannelType type = m.is_string ? ChannelType::string : ChannelType::control;
         if (m.from.kind == SourceKind::wildcard) {
           b.wildcard = true;
@@ -389,26 +397,12 @@ void Router::add_midi_mapping(const Mapping& m, std::uint32_t device) {
   const int hi = src.has_number ? src.hi : 0;
 
   auto add = [&](int n, int ch) {  // ch 1..16, or 0 for every channel in the filter
-    Binding b;
-    b.scaler = make_scaler(m);
-    b.mode = m.value;
-    b.i = n - lo;
-    b.n = n;
-    b.ch = ch;
+    Binding b = make_binding(m, n - lo, n, ch);
     b.label = midi_source_word(src.kind);
     if (src.has_number) b.label += " " + std::to_string(n);
     if (ch > 0) b.label += " ch " + std::to_string(ch);
-    if (m.action != Action::none) {
-      b.kind = Binding::Kind::action;
-      b.action = m.action;
-    } else if (!m.score.empty()) {
-      b.kind = Binding::Kind::score;
-      b.score = static_cast<std::uint32_t>(score_templates_.size());
-      score_templates_.push_back(m.score);
-    } else if (m.is_string) {
-      b.kind = Binding::Kind::string;  // the loader refuses it; nothing routes to it
-    } else {
-      b.kind = Binding::Kind::control;
+    // (type: string is refused by the loader on MIDI sources: nothing routes to it)
+    if (b.kind == Binding::Kind::control) {
       b.slot = add_channel(expand_template(m.to, b.i, n, ch, {}), ChannelType::control);
       mapped_.push_back(b.slot);
     }

@@ -82,6 +82,9 @@ class Router {
   /// Adds the bindings of a mapping on a MIDI device (one per number, and one
   /// per channel when `to` or `score` holds {ch}) and queues their table keys.
   void add_midi_mapping(const Mapping& m, std::uint32_t device);
+  /// A binding for number n (index i in its range) on MIDI channel ch (0:
+  /// any), with its scaling and its kind; a channel target is left to the caller.
+  Binding make_binding(const Mapping& m, int i, int n, int ch);
   std::uint32_t add_channel(const std::string& name, ChannelType type);
   void fire_score(const Binding& b, double value);
 

@@ -171,8 +171,7 @@ bool is_midi_kind(SourceKind k) {
 }
 
 std::string source_word(SourceKind k) {
-  for (const auto& s : midi_sources)
-    if (s.kind == k) return s.word;
+  if (const char* w = midi_source_word(k)) return w;
   switch (k) {
     case SourceKind::named:
       return "named value";

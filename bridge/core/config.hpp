@@ -75,6 +75,36 @@ enum class SourceKind {
   digital,  ///< D0..D53
 };
 
+/// The config word of a MIDI source kind (`cc`, `cc14`, `nrpn`, `rpn`,
+/// `note`, `polytouch`, `aftertouch`, `program`, `bend`, `clock`); nullptr
+/// for the other kinds.
+inline const char* midi_source_word(SourceKind kind) {
+  switch (kind) {
+    case SourceKind::cc:
+      return "cc";
+    case SourceKind::cc14:
+      return "cc14";
+    case SourceKind::nrpn:
+      return "nrpn";
+    case SourceKind::rpn:
+      return "rpn";
+    case SourceKind::note:
+      return "note";
+    case SourceKind::polytouch:
+      return "polytouch";
+    case SourceKind::aftertouch:
+      return "aftertouch";
+    case SourceKind::program:
+      return "program";
+    case SourceKind::bend:
+      return "bend";
+    case SourceKind::clock:
+      return "clock";
+    default:
+      return nullptr;
+  }
+}
+
 /// `from: DEVICE SOURCE [ch N | ch N..M]`.
 struct Source {
   std::string device;

@@ -84,31 +84,6 @@ std::uint32_t param_key(bool rpn, int ch, int param) {
          static_cast<std::uint32_t>(param);
 }
 
-const char* midi_source_word(SourceKind kind) {
-  switch (kind) {
-    case SourceKind::cc:
-      return "cc";
-    case SourceKind::cc14:
-      return "cc14";
-    case SourceKind::nrpn:
-      return "nrpn";
-    case SourceKind::rpn:
-      return "rpn";
-    case SourceKind::note:
-      return "note";
-    case SourceKind::polytouch:
-      return "polytouch";
-    case SourceKind::aftertouch:
-      return "aftertouch";
-    case SourceKind::program:
-      return "program";
-    case SourceKind::bend:
-      return "bend";
-    default:
-      return "clock";
-  }
-}
-
 constexpr std::uint8_t kNoValue = 0xFF;  // no cc value seen yet
 // A clock that stopped without a stop message: the gap is not an interval.
 constexpr std::int64_t kClockGapNs = 1'000'000'000;

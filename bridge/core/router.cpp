@@ -112,7 +112,6 @@ struct Router::MidiTable {
   struct Param {
     std::uint32_t key = 0;
     Span span;
-    std::uint16_t value = 0;  // the 14-bit value data entry and inc/dec work on
   };
   enum class Select : std::uint8_t { none, nrpn, rpn };
   struct ChannelState {
@@ -127,14 +126,22 @@ struct Router::MidiTable {
   // Tempo from the last 24 intervals between clock ticks: 25 timestamps.
   static constexpr int kTicks = 25;
 
+  /// What one port's message stream has said so far: running controller
+  /// values, parameter selections, clock ticks. Two ports one glob opened
+  /// never mix their NRPN selects or their tempo.
+  struct PortState {
+    ChannelState ch[16];
+    std::vector<std::uint16_t> param_value;  // by index into params: what data entry works on
+    std::int64_t ticks[kTicks] = {};
+    int tick_head = 0;   // where the next tick goes
+    int tick_count = 0;  // ticks held, up to kTicks
+  };
+
   std::vector<Span> dense = std::vector<Span>(kDenseKeys);
   std::vector<std::uint32_t> ids;
   std::vector<Param> params;                          // sorted by key
   std::uint16_t nrpn_channels = 0, rpn_channels = 0;  // bit c: some parameter mapped on c
-  ChannelState ch[16];
-  std::int64_t ticks[kTicks] = {};
-  int tick_head = 0;   // where the next tick goes
-  int tick_count = 0;  // ticks held, up to kTicks
+  std::vector<PortState> ports;                       // kMaxMidiPorts, made at build time
 
   // Build time only: (key, binding id) in mapping order.
   std::vector<std::pair<std::uint32_t, std::uint32_t>> pending_dense, pending_params;
@@ -152,12 +159,14 @@ struct Router::MidiTable {
     }
     for (auto [key, id] : pending_params) {
       if (params.empty() || params.back().key != key)
-        params.push_back({key, {static_cast<std::uint32_t>(ids.size()), 0}, 0});
+        params.push_back({key, {static_cast<std::uint32_t>(ids.size()), 0}});
       ids.push_back(id);
       ++params.back().span.count;
     }
     pending_dense = {};
     pending_params = {};
+    ports.resize(kMaxMidiPorts);
+    for (PortState& p : ports) p.param_value.assign(params.size(), 0);
   }
 
   /// The index in params of a parameter, or -1.
@@ -169,8 +178,8 @@ struct Router::MidiTable {
   }
 
   /// Resolves a channel's selected nrpn/rpn parameter after a select CC.
-  void select(int c) {
-    ChannelState& s = ch[c];
+  void select(PortState& port, int c) {
+    ChannelState& s = port.ch[c];
     if (s.select == Select::rpn && s.rpn_msb == 127 && s.rpn_lsb == 127)
       s.select = Select::none;  // the RPN null function deselects
     switch (s.select) {
@@ -187,7 +196,10 @@ struct Router::MidiTable {
   }
 
   /// Records a clock tick; the tempo in BPM over the ticks held, or 0 when unknown.
-  double tick(std::int64_t t_ns) {
+  static double tick(PortState& p, std::int64_t t_ns) {
+    auto& ticks = p.ticks;
+    int& tick_head = p.tick_head;
+    int& tick_count = p.tick_count;
     if (tick_count > 0 && t_ns - ticks[(tick_head + kTicks - 1) % kTicks] > kClockGapNs)
       tick_count = 0;
     ticks[tick_head] = t_ns;
@@ -497,10 +509,20 @@ bool Router::route_midi(Binding& b, const MidiEvent& e, std::uint32_t device, st
   return false;
 }
 
+void Router::reset_port(std::uint32_t device, std::uint32_t port) {
+  MidiTable* t = device < midi_.size() ? midi_[device].get() : nullptr;
+  if (!t || port >= t->ports.size()) return;
+  MidiTable::PortState& p = t->ports[port];
+  for (auto& c : p.ch) c = MidiTable::ChannelState();
+  std::fill(p.param_value.begin(), p.param_value.end(), 0);
+  p.tick_count = 0;
+}
+
 void Router::on_midi(std::uint32_t device, const MidiMessage& m, std::int64_t t_ns,
-                     InputCounters& counters) {
+                     InputCounters& counters, std::uint32_t port) {
   MidiTable* t = device < midi_.size() ? midi_[device].get() : nullptr;
   if (!t) return;
+  MidiTable::PortState& ps = t->ports[port < t->ports.size() ? port : 0];
   if (!m.well_formed()) {
     ++counters.bad;
     return;
@@ -529,7 +551,7 @@ void Router::on_midi(std::uint32_t device, const MidiMessage& m, std::int64_t t_
       offer(t->dense[dense_key(SourceKind::polytouch, c, d1)], {double(d2), false, d2 > 0});
       break;
     case midi::kControlChange: {
-      MidiTable::ChannelState& s = t->ch[c];
+      MidiTable::ChannelState& s = ps.ch[c];
       // Rising through 64, or a first value at 64 or above (a first press).
       const bool rise = d2 >= 64 && (s.cc_last[d1] == kNoValue || s.cc_last[d1] < 64);
       s.cc_last[d1] = d2;
@@ -554,7 +576,7 @@ void Router::on_midi(std::uint32_t device, const MidiMessage& m, std::int64_t t_
           if (d1 == 101) s.rpn_msb = d2;
           if (d1 == 100) s.rpn_lsb = d2;
           s.select = d1 >= 100 ? MidiTable::Select::rpn : MidiTable::Select::nrpn;
-          t->select(c);
+          t->select(ps, c);
           // Part of selecting a parameter some mapping is for (a select
           // takes two messages; the first may name an unmapped one).
           claimed = ((d1 >= 100 ? t->rpn_channels : t->nrpn_channels) >> c & 1) != 0;
@@ -565,12 +587,12 @@ void Router::on_midi(std::uint32_t device, const MidiMessage& m, std::int64_t t_
         case 97:  // decrement
           if (s.param >= 0) {
             MidiTable::Param& p = t->params[s.param];
-            unsigned v = p.value;
+            unsigned v = ps.param_value[s.param];
             if (d1 == 6) v = static_cast<unsigned>(d2) << 7 | (v & 0x7F);
             if (d1 == 38) v = (v & 0x3F80) | d2;
             if (d1 == 96 && v < 16383) ++v;
             if (d1 == 97 && v > 0) --v;
-            p.value = static_cast<std::uint16_t>(v);
+            ps.param_value[s.param] = static_cast<std::uint16_t>(v);
             offer(p.span, {double(v), false, v > 0});
           }
           break;
@@ -590,7 +612,7 @@ void Router::on_midi(std::uint32_t device, const MidiMessage& m, std::int64_t t_
       break;
     case midi::kClock: {
       const MidiTable::Span s = t->dense[kClockKey];
-      const double bpm = t->tick(t_ns);
+      const double bpm = MidiTable::tick(ps, t_ns);
       if (bpm > 0) offer(s, {bpm, false, false});
       claimed = s.count > 0;
       break;
@@ -599,7 +621,7 @@ void Router::on_midi(std::uint32_t device, const MidiMessage& m, std::int64_t t_
     case midi::kContinue:
     case midi::kStop:
       // The clock starts over: the pause before a start is not an interval.
-      t->tick_count = 0;
+      ps.tick_count = 0;
       return;
     default:
       return;  // other system messages carry no source value

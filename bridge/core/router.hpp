@@ -44,6 +44,8 @@ class Router {
   /// Most channels a wildcard (`*`) mapping creates, so a board sending
   /// random names cannot fill the channel table.
   static constexpr std::size_t kMaxWildcardChannels = 256;
+  /// Ports of one device (a glob may open several) with their own MIDI state.
+  static constexpr std::uint32_t kMaxMidiPorts = 8;
 
   /// Builds the tables and adds every channel a mapping names to `channels`.
   /// Throws std::runtime_error when the channel table is full.
@@ -60,9 +62,13 @@ class Router {
   /// aftertouch, program, bend and clock (t_ns times the clock ticks).
   /// Sysex is not routed. Looks up precomputed tables indexed by channel and
   /// number; allocation-free except for `score:` events. A message for a device
-  /// that does not speak MIDI is ignored. Loop thread.
+  /// that does not speak MIDI is ignored. `port` (0..kMaxMidiPorts-1) tells
+  /// apart the ports one device's glob opened: each has its own running
+  /// state (cc14 halves, NRPN selects, clock ticks). Loop thread.
   void on_midi(std::uint32_t device, const MidiMessage& m, std::int64_t t_ns,
-               InputCounters& counters);
+               InputCounters& counters, std::uint32_t port = 0);
+  /// Forgets what a port's stream said so far (it disconnected). Loop thread.
+  void reset_port(std::uint32_t device, std::uint32_t port);
 
   /// Channel slots written by mappings (for restoring and listing).
   const std::vector<std::uint32_t>& mapped_slots() const { return mapped_; }

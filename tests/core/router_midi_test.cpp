@@ -330,6 +330,31 @@ TEST(RouterMidi, Nrpn_SelectDataEntryIncrementDecrement) {
   EXPECT_EQ(b.counters.unmatched, 0u);
 }
 
+TEST(RouterMidi, Nrpn_TwoPortsOfOneDeviceKeepTheirOwnSelects) {
+  // One glob opened two controllers: their parameter selects never mix.
+  Bench b({raw(midi_map(SourceKind::nrpn, 300, 300, "np")),
+           raw(midi_map(SourceKind::nrpn, 5, 5, "other"))});
+  auto cc = [&](std::uint32_t port, int n, int v) {
+    b.router->on_midi(0, MidiMessage::make(0xB0, n, v), 1000, b.counters, port);
+  };
+  cc(0, 99, 2);
+  cc(0, 98, 44);  // port 0 selects 300
+  cc(1, 99, 0);
+  cc(1, 98, 5);  // port 1 selects 5
+  cc(0, 6, 10);
+  EXPECT_DOUBLE_EQ(b.value("np"), 10 << 7);
+  EXPECT_FALSE(b.dirty("other"));
+  cc(1, 6, 3);
+  EXPECT_DOUBLE_EQ(b.value("other"), 3 << 7);
+  EXPECT_DOUBLE_EQ(b.value("np"), 10 << 7);
+  // A port that went away forgets its select; the other keeps its own.
+  b.router->reset_port(0, 1);
+  cc(1, 6, 9);
+  EXPECT_DOUBLE_EQ(b.value("other"), 3 << 7);
+  cc(0, 96, 1);
+  EXPECT_DOUBLE_EQ(b.value("np"), (10 << 7) | 1);
+}
+
 TEST(RouterMidi, Nrpn_IncDecClampAtEnds) {
   Bench b({raw(midi_map(SourceKind::nrpn, 0, 0, "np"))});
   b.cc(1, 99, 0);

@@ -18,6 +18,7 @@
 #include "control/control_server.hpp"
 #include "core/clock.hpp"
 #include "core/text.hpp"
+#include "midi/midi_ports.hpp"
 #include "serial/serial_group.hpp"
 
 namespace csb {
@@ -84,6 +85,7 @@ App::App(Config config, RunOptions options)
       scan_timer_(io_),
       drain_timer_(io_),
       retry_timer_(io_),
+      midi_wake_(io_),
       backoff_(config_.csound.restart_delay) {
   started_at_ = std::chrono::steady_clock::now();
   // First, so a stop asked for during start-up is a clean stop too.
@@ -107,32 +109,56 @@ App::App(Config config, RunOptions options)
 App::~App() {
   engine_.reset();  // joins Csound's threads before the devices they write to go
   serial_.clear();
+  midi_.clear();
+  midi_backend_.reset();
+  boost::system::error_code ec;
+  midi_wake_.release();  // the waker owns the eventfd
 }
 
 void App::build_devices() {
   std::vector<FeedbackBinding> feedback;
+  bool host_midi = false;
+  auto has_feedback = [&](const std::string& name) {
+    return std::any_of(config_.feedback.begin(), config_.feedback.end(),
+                       [&](const Feedback& f) { return f.device == name; });
+  };
   for (std::uint32_t i = 0; i < config_.devices.size(); ++i) {
     const DeviceConfig& d = config_.devices[i];
-    if (d.kind != DeviceKind::serial) continue;
+    if (d.passthrough) host_midi = true;
+    if (d.kind == DeviceKind::midi) {
+      if (!midi_waker_) {
+        midi_waker_ = std::make_unique<MidiWaker>();
+        midi_backend_ = std::make_unique<MidiBackend>(config_.midi_api);
+      }
+      midi_.push_back(std::make_unique<MidiDevice>(
+          d, i, has_feedback(d.name), *midi_waker_,
+          [this](MidiDevice& dev, std::uint32_t port, const MidiMessage& m, std::int64_t t) {
+            on_midi_message(dev, port, m, t);
+          },
+          [this](MidiDevice& dev, std::uint32_t port, bool output, bool connected) {
+            if (!output && !connected) router_->reset_port(dev.index(), port);
+            // A device's outputs all get the last values when one comes (back).
+            if (output && connected) engine_->resend_feedback(&dev, &dev);
+          }));
+      continue;
+    }
     if (d.format == SerialFormat::firmata) {
       spdlog::warn("device {}: serial format firmata is not handled by this version; ignored",
                    d.name);
       continue;
     }
-    if (d.passthrough)
-      spdlog::warn(
-          "device {}: passthrough to Csound's MIDI input is not handled by this "
-          "version; its mappings work",
-          d.name);
     serial_.push_back(std::make_unique<SerialGroup>(
         io_, d, i,
         [this](SerialDevice& dev, std::string_view line, std::int64_t t) {
           router_->on_line(dev.index(), line, t, dev.counters());
         },
         [this](SerialDevice& dev, const MidiMessage& m, std::int64_t t) {
-          router_->on_midi(dev.index(), m, t, dev.counters());
+          router_->on_midi(dev.index(), m, t, dev.counters(), dev.port_index());
+          if (dev.config().passthrough) engine_->push_midi(m);
         },
         [this, group_index = serial_.size()](SerialDevice& dev, bool connected) {
+          if (!connected && dev.config().format == SerialFormat::midi)
+            router_->reset_port(dev.index(), dev.port_index());
           // Only the board that came back gets the last feedback values.
           if (connected) engine_->resend_feedback(serial_[group_index].get(), &dev);
         }));
@@ -143,8 +169,10 @@ void App::build_devices() {
     b.slot = channels_.add(f.channel, ChannelType::control);
     for (auto& s : serial_)
       if (s->config().name == f.device) b.port = s.get();
-    // Serial boards take lines or, with `format: midi`, MIDI bytes (the loader
-    // matched the kind to the device); MIDI ports and firmata come later.
+    for (auto& m : midi_)
+      if (m->config().name == f.device) b.port = m.get();
+    // Serial boards take lines or, with `format: midi`, MIDI bytes, and MIDI
+    // ports MIDI (the loader matched the kind to the device); firmata comes later.
     if (!b.port) {
       spdlog::warn("feedback {} -> {}: this device kind is not handled by this version; ignored",
                    f.channel, f.device);
@@ -156,11 +184,26 @@ void App::build_devices() {
     spdlog::warn(
         "csound.watch: watching the CSD for changes is not supported by this version; "
         "use `csbridge ctl reset` after editing it");
-  for (const DeviceConfig& d : config_.devices)
-    if (d.kind == DeviceKind::midi)
-      spdlog::warn("device {}: MIDI devices are not handled by this version; ignored", d.name);
-  engine_->configure({config_.csound.csd, config_.csound.options, options_.audio_null},
+  if (midi_waker_) midi_wake_.assign(midi_waker_->fd());
+  engine_->configure({config_.csound.csd, config_.csound.options, options_.audio_null, host_midi},
                      std::move(feedback));
+}
+
+void App::on_midi_message(MidiDevice& dev, std::uint32_t port, const MidiMessage& m,
+                          std::int64_t t) {
+  router_->on_midi(dev.index(), m, t, dev.counters(), port);
+  if (dev.config().passthrough) engine_->push_midi(m);
+}
+
+void App::wait_midi() {
+  if (!midi_wake_.is_open() || stopping_) return;
+  midi_wake_.async_wait(asio::posix::stream_descriptor::wait_read,
+                        [this](boost::system::error_code ec) {
+                          if (ec || stopping_) return;
+                          midi_waker_->rearm();
+                          for (auto& d : midi_) d->drain();
+                          wait_midi();
+                        });
 }
 
 int App::run() {
@@ -172,6 +215,7 @@ int App::run() {
   spdlog::info("csbridge: config {}, CSD {}, control socket {}", config_.path, config_.csound.csd,
                control_->path());
   scan_devices();
+  wait_midi();
   schedule_drain();
   start_engine();
   io_.run();
@@ -227,6 +271,9 @@ void App::shutdown(int code) {
   retry_timer_.cancel();
   control_.reset();
   for (auto& s : serial_) s->close_all("stopping");
+  for (auto& m : midi_) m->close_all("stopping");
+  boost::system::error_code ec2;
+  midi_wake_.cancel(ec2);
   io_.stop();
 }
 
@@ -236,12 +283,21 @@ void App::scan_devices() {
   std::vector<std::string> in_use;
   for (auto& g : serial_) g->collect_open(in_use);
   for (auto& g : serial_) g->scan(in_use);
+  if (midi_backend_) {
+    midi_backend_->refresh();
+    std::vector<std::string> taken_in, taken_out;
+    for (auto& d : midi_) {
+      for (auto& n : d->input_names()) taken_in.push_back(n);
+      for (auto& n : d->output_names()) taken_out.push_back(n);
+    }
+    for (auto& d : midi_) d->scan(*midi_backend_, taken_in, taken_out);
+  }
   schedule_scan();
 }
 
 void App::schedule_scan() {
   // Always: a glob may match another board plugged in later.
-  if (stopping_ || serial_.empty()) return;
+  if (stopping_ || (serial_.empty() && midi_.empty())) return;
   scan_timer_.expires_after(config_.scan);
   scan_timer_.async_wait([this](boost::system::error_code ec) {
     if (!ec) scan_devices();
@@ -469,6 +525,30 @@ json App::devices_json() const {
                     {"write_failures", write_failures},
                     {"last_error", last_error}});
   }
+  for (const auto& d : midi_) {
+    auto inputs = d->input_names();
+    auto outputs = d->output_names();
+    list.push_back({{"name", d->config().name},
+                    {"kind", "midi"},
+                    {"state", d->connected() ? "connected" : "absent"},
+                    {"glob", d->config().glob},
+                    {"port", inputs.empty() ? (outputs.empty() ? "" : outputs[0]) : inputs[0]},
+                    {"ports", inputs},
+                    {"outputs", outputs},
+                    {"api", midi_backend_->api_name()},
+                    {"passthrough", d->config().passthrough},
+                    {"events", d->counters().events},
+                    {"unmatched", d->counters().unmatched},
+                    {"bad_input", d->counters().bad},
+                    {"messages_in", d->messages_in()},
+                    {"sent", d->sent()},
+                    {"send_failures", d->send_failures()},
+                    {"decoder_errors", d->decode_errors()},
+                    {"sysex", d->sysex()},
+                    {"queue_overflow", d->overflow()},
+                    {"connects", d->connects()},
+                    {"last_error", d->last_error()}});
+  }
   return list;
 }
 
@@ -505,6 +585,11 @@ json App::status_json() const {
   std::uint64_t bad = 0;
   for (const auto& g : serial_)
     for (const auto& p : g->ports()) bad += p->counters().bad;
+  std::uint64_t overflow = 0;
+  for (const auto& d : midi_) {
+    bad += d->counters().bad + d->decode_errors();
+    overflow += d->overflow();
+  }
   return {
       {"ok", true},
       {"version", CSBRIDGE_VERSION},
@@ -531,8 +616,13 @@ json App::status_json() const {
       {"dropped",
        {{"transient", engine_->dropped_transient()},
         {"csound_messages", engine_->dropped_messages()},
-        {"bad_input", bad}}},
+        {"bad_input", bad},
+        {"midi_queue", overflow}}},
       {"feedback", {{"sent", engine_->feedback_sent()}, {"failed", engine_->feedback_failed()}}},
+      {"midi",
+       {{"api", midi_backend_ ? midi_backend_->api_name() : ""},
+        {"available", midi_backend_ && midi_backend_->available()},
+        {"passed_to_csound", engine_->midi_passed()}}},
   };
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json_fwd.hpp>
@@ -26,6 +27,9 @@ namespace csb {
 class ControlServer;
 class ControlSession;
 class SerialGroup;
+class MidiBackend;
+class MidiDevice;
+class MidiWaker;
 
 struct RunOptions {
   bool audio_null = false;
@@ -59,6 +63,9 @@ class App : private RouterSink {
   void build_devices();
   void scan_devices();
   void schedule_scan();
+  void wait_midi();
+  void on_midi_message(MidiDevice& dev, std::uint32_t port, const MidiMessage& m,
+                       std::int64_t t_ns);
   void drain_messages();
   void schedule_drain();
   void on_engine_event(EngineEvent ev);
@@ -94,6 +101,10 @@ class App : private RouterSink {
   ChannelTable channels_;
   std::unique_ptr<Router> router_;
   std::vector<std::unique_ptr<SerialGroup>> serial_;
+  std::unique_ptr<MidiWaker> midi_waker_;
+  std::unique_ptr<MidiBackend> midi_backend_;
+  std::vector<std::unique_ptr<MidiDevice>> midi_;
+  boost::asio::posix::stream_descriptor midi_wake_;
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<Engine> engine_;
 

@@ -22,6 +22,7 @@
 
 #include "app/app.hpp"
 #include "config/loader.hpp"
+#include "midi/midi_ports.hpp"
 
 namespace fs = std::filesystem;
 
@@ -178,6 +179,20 @@ int cmd_ctl(const std::string& socket_arg, const std::vector<std::string>& words
 }
 
 int cmd_ports() {
+  std::vector<std::string> problems;
+  auto midi = csb::list_all_midi_ports(problems);
+  for (bool input : {true, false}) {
+    std::cout << (input ? "MIDI inputs (a device's `midi:` glob matches these names):\n"
+                        : "MIDI outputs (feedback goes to these):\n");
+    int n = 0;
+    for (const auto& p : midi)
+      if (p.input == input) {
+        std::cout << "  " << p.api << "  " << p.name << '\n';
+        ++n;
+      }
+    if (!n) std::cout << "  (none)\n";
+  }
+  for (const auto& p : problems) std::cout << "  (" << p << ")\n";
   std::cout << "serial devices:\n";
   int found = 0;
   for (const char* pattern :
@@ -232,7 +247,8 @@ int main(int argc, char** argv) {
                   "channels | monitor")
       ->required();
 
-  auto* ports = cli.add_subcommand("ports", "list the serial devices seen now");
+  auto* ports =
+      cli.add_subcommand("ports", "list the MIDI ports (every API) and serial devices seen now");
 
   try {
     cli.parse(argc, argv);

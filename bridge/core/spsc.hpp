@@ -34,6 +34,17 @@ class SpscRing {
     return true;
   }
 
+  /// Consumer thread: the oldest element, left in place; nullptr when empty.
+  const T* front() const noexcept {
+    std::size_t tail = tail_.load(std::memory_order_relaxed);
+    if (tail == head_.load(std::memory_order_acquire)) return nullptr;
+    return &slots_[tail & (N - 1)];
+  }
+  /// Consumer thread: removes the element front() returned.
+  void drop_front() noexcept {
+    tail_.store(tail_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  }
+
   /// Consumer thread: drops everything queued.
   void clear() noexcept {
     tail_.store(head_.load(std::memory_order_acquire), std::memory_order_release);

@@ -230,6 +230,11 @@ struct Engine::Impl {
   std::int64_t cycle_start_ns = 0;
   std::string string_scratch;
   char score_text[256];
+  std::uint64_t notes_on[16][2] = {};  // passthrough notes Csound holds on, by channel
+
+  /// Csound's MIDI read callback: pending note-offs, then queued messages,
+  /// whole ones only, at most n bytes. Performance thread.
+  int read_midi(unsigned char* buf, int n);
 
   // Messages: written by whichever Csound thread prints (several with -j).
   std::atomic_flag message_lock = ATOMIC_FLAG_INIT;
@@ -264,6 +269,15 @@ struct Engine::Impl {
 
 // Csound's callbacks, with C linkage-compatible signatures.
 struct EngineCallbacks {
+  static int midi_open(CSOUND* cs, void** user, const char*) {
+    *user = csoundGetHostData(cs);
+    return 0;
+  }
+  static int midi_read(CSOUND*, void* user, unsigned char* buf, int n) {
+    return user ? static_cast<Engine::Impl*>(user)->read_midi(buf, n) : 0;
+  }
+  static int midi_close(CSOUND*, void*) { return 0; }
+
   static void on_message(CSOUND* cs, int attr, const char* text) {
     auto* impl = static_cast<Engine::Impl*>(csoundGetHostData(cs));
     if (impl) impl->message(attr, text);
@@ -313,6 +327,48 @@ struct EngineCallbacks {
     ++impl->cycle;
   }
 };
+
+int Engine::Impl::read_midi(unsigned char* buf, int n) {
+  Engine& e = *owner;
+  int used = 0;
+  if (e.any_pending_off_.exchange(false, std::memory_order_acq_rel)) {
+    for (int c = 0; c < 16; ++c)
+      for (int w = 0; w < 2; ++w) {
+        std::uint64_t bits = e.pending_off_[c][w].exchange(0, std::memory_order_acq_rel);
+        bits &= notes_on[c][w];
+        while (bits) {
+          int b = __builtin_ctzll(bits);
+          bits &= bits - 1;
+          if (used + 3 > n) {  // no room this k-cycle: the rest go at the next
+            e.pending_off_[c][w].fetch_or(bits | (std::uint64_t{1} << b));
+            e.any_pending_off_ = true;
+            bits = 0;
+            break;
+          }
+          notes_on[c][w] &= ~(std::uint64_t{1} << b);
+          buf[used++] = static_cast<unsigned char>(midi::kNoteOff | c);
+          buf[used++] = static_cast<unsigned char>(w * 64 + b);
+          buf[used++] = 0;
+        }
+      }
+  }
+  while (const MidiMessage* m = e.midi_in_.front()) {
+    if (used + m->size > n) break;
+    std::memcpy(buf + used, m->data, m->size);
+    used += m->size;
+    const std::uint8_t type = m->type();
+    if (type == midi::kNoteOn || type == midi::kNoteOff) {
+      const int c = m->channel() - 1, note = m->data1();
+      const std::uint64_t bit = std::uint64_t{1} << (note % 64);
+      if (type == midi::kNoteOn && m->data2() > 0)
+        notes_on[c][note / 64] |= bit;
+      else
+        notes_on[c][note / 64] &= ~bit;
+    }
+    e.midi_in_.drop_front();
+  }
+  return used;
+}
 
 bool Engine::Impl::obey_requests() {
   if (pause_wanted.load(std::memory_order_acquire) && !stop_wanted.load()) {
@@ -519,9 +575,20 @@ bool Engine::Impl::start_performance(EngineEvent& ev) {
   csoundSetHostData(cs, this);
   csoundSetMessageStringCallback(cs, EngineCallbacks::on_message);
   csoundSetOutputChannelCallback(cs, EngineCallbacks::on_outvalue);
+  if (settings.host_midi) {
+    csoundSetHostImplementedMIDIIO(cs, 1);
+    csoundSetExternalMidiInOpenCallback(cs, EngineCallbacks::midi_open);
+    csoundSetExternalMidiReadCallback(cs, EngineCallbacks::midi_read);
+    csoundSetExternalMidiInCloseCallback(cs, EngineCallbacks::midi_close);
+  }
 
   std::vector<std::string> args{"csbridge", settings.csd};
   args.insert(args.end(), settings.options.begin(), settings.options.end());
+  if (settings.host_midi) {
+    // After the CSD's own options: MIDI input is the host's, whatever they say.
+    args.emplace_back("-+rtmidi=hostbased");
+    args.emplace_back("-M0");
+  }
   if (settings.audio_null) {
     args.emplace_back("-odac");
     args.emplace_back("-+rtaudio=null");
@@ -590,6 +657,14 @@ bool Engine::Impl::start_performance(EngineEvent& ev) {
   Engine::Resend resend;
   while (owner->resends_.pop(resend)) {
   }
+  // A new instance holds no notes: MIDI queued for the old one, and its
+  // pending note-offs, are for nothing that sounds now.
+  MidiMessage m;
+  while (owner->midi_in_.pop(m)) owner->dropped_transient_.fetch_add(1);
+  for (auto& c : owner->pending_off_)
+    for (auto& w : c) w.store(0);
+  owner->any_pending_off_ = false;
+  std::memset(notes_on, 0, sizeof notes_on);
   first_cycle = true;
   return true;
 }
@@ -719,6 +794,22 @@ bool Engine::push_score(std::string_view event) {
     return false;
   }
   return true;
+}
+
+bool Engine::push_midi(const MidiMessage& m) {
+  if (running_ && !impl_->pause_wanted && midi_in_.push(m)) {
+    midi_passed_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  const std::uint8_t type = m.type();
+  if (type == midi::kNoteOff || (type == midi::kNoteOn && m.data2() == 0)) {
+    // The note it ends may sound: the performance thread ends it when it can.
+    const int c = m.channel() - 1, note = m.data1();
+    pending_off_[c][note / 64].fetch_or(std::uint64_t{1} << (note % 64));
+    any_pending_off_ = true;
+  }
+  dropped_transient_.fetch_add(1);
+  return false;
 }
 
 void Engine::resend_feedback(FeedbackPort* port, FeedbackPort* to) {

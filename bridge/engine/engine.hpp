@@ -23,6 +23,7 @@
 #include "core/channels.hpp"
 #include "core/config.hpp"
 #include "core/latency.hpp"
+#include "core/midi.hpp"
 #include "core/spsc.hpp"
 
 namespace csb {
@@ -86,6 +87,9 @@ class Engine {
     std::string csd;
     std::vector<std::string> options;  ///< applied after the CSD's <CsOptions>
     bool audio_null = false;           ///< adds -odac -+rtaudio=null after all others
+    /// Some device passes its MIDI through: Csound's MIDI input is the
+    /// host's (host-implemented MIDI I/O, `-M0`), fed by push_midi().
+    bool host_midi = false;
   };
   using Listener = std::function<void(EngineEvent)>;
 
@@ -114,6 +118,12 @@ class Engine {
   /// counted, when no performance runs or the queue is full.
   bool push_score(std::string_view event);
 
+  /// Queues one MIDI message for Csound's MIDI input (passthrough); the
+  /// performance thread hands it over whole at the next k-cycle. Transient:
+  /// dropped and counted while no performance runs, while paused, or when
+  /// 1024 wait; a dropped note-off still ends its note (no hanging notes).
+  bool push_midi(const MidiMessage& m);
+
   /// Sends the last value of every feedback entry bound to `port` again, to
   /// `to` (the port that just (re)connected: `port` itself or one of its
   /// group). While a performance runs the performance thread does it, in
@@ -133,6 +143,7 @@ class Engine {
   std::uint64_t dropped_messages() const { return dropped_messages_.load(); }
   std::uint64_t feedback_sent() const { return feedback_sent_.load(); }
   std::uint64_t feedback_failed() const { return feedback_failed_.load(); }
+  std::uint64_t midi_passed() const { return midi_passed_.load(); }
   const LatencyHistogram& latency() const { return latency_; }
 
  private:
@@ -149,6 +160,11 @@ class Engine {
   std::atomic<std::uint64_t> dropped_messages_{0};
   std::atomic<std::uint64_t> feedback_sent_{0};
   std::atomic<std::uint64_t> feedback_failed_{0};
+  std::atomic<std::uint64_t> midi_passed_{0};
+  /// Note-offs push_midi() could not queue, by channel and note (bit n of
+  /// [ch][n / 64]); the performance thread sends them for notes that sound.
+  std::atomic<std::uint64_t> pending_off_[16][2] = {};
+  std::atomic<bool> any_pending_off_{false};
   std::atomic<std::uint32_t> looked_up_{0};
   LatencyHistogram latency_;
 
@@ -162,6 +178,7 @@ class Engine {
   };
   SpscRing<ScoreEvent, 256> scores_;       // loop -> performance thread
   SpscRing<Resend, 64> resends_;           // loop -> performance thread
+  SpscRing<MidiMessage, 1024> midi_in_;    // loop -> performance thread
   SpscRing<CsoundMessage, 512> messages_;  // Csound -> loop
 
   friend struct EngineCallbacks;

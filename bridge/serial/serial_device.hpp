@@ -48,6 +48,9 @@ class SerialDevice : public FeedbackPort {
 
   const DeviceConfig& config() const { return config_; }
   std::uint32_t index() const { return index_; }
+  /// Which of its group's ports this is (0..7): MIDI running state is per port.
+  std::uint32_t port_index() const { return port_index_; }
+  void set_port_index(std::uint32_t i) { port_index_ = i; }
   bool connected() const { return stream_.is_open(); }
   const std::string& path() const { return path_; }
   InputCounters& counters() { return counters_; }
@@ -62,6 +65,7 @@ class SerialDevice : public FeedbackPort {
 
   DeviceConfig config_;
   std::uint32_t index_;
+  std::uint32_t port_index_ = 0;
   OnLine on_line_;
   OnMidi on_midi_;
   OnState on_state_;

@@ -21,8 +21,10 @@ SerialGroup::SerialGroup(boost::asio::io_context& io, const DeviceConfig& config
                          std::uint32_t index, const SerialDevice::OnLine& on_line,
                          const SerialDevice::OnMidi& on_midi, const SerialDevice::OnState& on_state)
     : config_(config) {
-  for (auto& p : ports_)
-    p = std::make_unique<SerialDevice>(io, config, index, on_line, on_midi, on_state);
+  for (std::uint32_t i = 0; i < kMaxPorts; ++i) {
+    ports_[i] = std::make_unique<SerialDevice>(io, config, index, on_line, on_midi, on_state);
+    ports_[i]->set_port_index(i);
+  }
 }
 
 void SerialGroup::scan(std::vector<std::string>& in_use) {

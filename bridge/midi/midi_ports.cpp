@@ -1,0 +1,590 @@
+#include "midi/midi_ports.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include <alsa/asoundlib.h>
+#include <jack/jack.h>
+#include <rtmidi/RtMidi.h>
+#include <spdlog/spdlog.h>
+
+#include "core/clock.hpp"
+#include "core/spsc.hpp"
+#include "core/text.hpp"
+
+namespace csb {
+
+namespace {
+
+constexpr const char* kClientName = "csbridge";
+
+/// Our own ports (and another csbridge's) are never a device's: a `*` glob
+/// would otherwise read back its own feedback.
+bool own_port(const std::string& name) {
+  return glob_match_nocase("csbridge*", name);
+}
+
+/// Errors RtMidi reports on the loop thread (scanners, opening ports).
+struct LoopErrors {
+  bool any = false;
+  std::string text;
+  static void callback(RtMidiError::Type type, const std::string& text, void* user) {
+    auto* e = static_cast<LoopErrors*>(user);
+    e->any = true;
+    if (e->text.empty()) e->text = text;
+  }
+  void clear() {
+    any = false;
+    text.clear();
+  }
+};
+
+// ALSA's and JACK's libraries print to stderr on every failed attempt; the
+// service tells once, in its own log.
+void quiet_alsa(const char*, int, const char*, int, const char*, ...) {}
+void jack_to_debug(const char* text) {
+  spdlog::debug("jack: {}", text);
+}
+
+void quiet_libraries() {
+  static const bool done = [] {
+    snd_lib_error_set_handler(&quiet_alsa);
+    jack_set_error_function(&jack_to_debug);
+    jack_set_info_function(&jack_to_debug);
+    return true;
+  }();
+  (void)done;
+}
+
+/// Whether the API can be opened now, asked without RtMidi (which prints
+/// its complaint before an error callback can be set); why not in `why`.
+bool api_reachable(RtMidi::Api api, std::string& why) {
+  quiet_libraries();
+  if (api == RtMidi::LINUX_ALSA) {
+    if (::access("/dev/snd/seq", R_OK | W_OK) == 0) return true;
+    why = std::string("no ALSA sequencer (/dev/snd/seq: ") + std::strerror(errno) + ")";
+    return false;
+  }
+  jack_status_t status{};
+  jack_client_t* c = jack_client_open("csbridge-probe", JackNoStartServer, &status);
+  if (c) {
+    jack_client_close(c);
+    return true;
+  }
+  why = "no JACK server running";
+  if (const char* name = std::getenv("JACK_DEFAULT_SERVER"); name && *name)
+    why += std::string(" (server name '") + name + "')";
+  return false;
+}
+
+std::vector<RtMidi::Api> apis_for(MidiApi wanted) {
+  switch (wanted) {
+    case MidiApi::alsa:
+      return {RtMidi::LINUX_ALSA};
+    case MidiApi::jack:
+      return {RtMidi::UNIX_JACK};
+    case MidiApi::automatic:
+      break;
+  }
+  return {RtMidi::LINUX_ALSA, RtMidi::UNIX_JACK};
+}
+
+bool compiled(RtMidi::Api api) {
+  std::vector<RtMidi::Api> apis;
+  RtMidi::getCompiledApi(apis);
+  return std::find(apis.begin(), apis.end(), api) != apis.end();
+}
+
+/// The index of the port called `name` in `m`'s list now, or -1.
+int find_port(RtMidi& m, const std::string& name) {
+  unsigned n = m.getPortCount();
+  for (unsigned i = 0; i < n; ++i)
+    if (m.getPortName(i) == name) return static_cast<int>(i);
+  return -1;
+}
+
+/// The MIDI messages in `data` one by one (RtMidi sends one message per
+/// call; cc14 feedback is two). Calls f(ptr, len) for each.
+template <class F>
+void each_message(const std::uint8_t* data, std::size_t len, F&& f) {
+  std::size_t i = 0;
+  while (i < len) {
+    int n = midi_data_length(data[i]);
+    std::size_t size = n < 0 ? len - i : 1 + static_cast<std::size_t>(n);
+    if (i + size > len) size = len - i;
+    f(data + i, size);
+    i += size;
+  }
+}
+
+}  // namespace
+
+// --- MidiWaker -----------------------------------------------------------
+
+MidiWaker::MidiWaker() {
+  fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (fd_ < 0) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
+}
+
+MidiWaker::~MidiWaker() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void MidiWaker::wake() noexcept {
+  if (pending_.exchange(true, std::memory_order_acq_rel)) return;
+  std::uint64_t one = 1;
+  ssize_t r = ::write(fd_, &one, sizeof one);
+  (void)r;  // EAGAIN: the counter is full, so the loop is woken already
+}
+
+void MidiWaker::rearm() noexcept {
+  std::uint64_t v;
+  ssize_t r = ::read(fd_, &v, sizeof v);
+  (void)r;
+  pending_.store(false, std::memory_order_release);
+}
+
+// --- listing -------------------------------------------------------------
+
+struct MidiBackend::Scanner {
+  LoopErrors errors;
+  std::unique_ptr<RtMidiIn> in;
+  std::unique_ptr<RtMidiOut> out;
+  RtMidi* midi = nullptr;  // whichever is set (RtMidi's own destructor is protected)
+
+  Scanner(RtMidi::Api api, bool input) {
+    if (input)
+      midi = (in = std::make_unique<RtMidiIn>(api, kClientName)).get();
+    else
+      midi = (out = std::make_unique<RtMidiOut>(api, kClientName)).get();
+    midi->setErrorCallback(&LoopErrors::callback, &errors);
+  }
+};
+
+std::vector<MidiPortName> list_all_midi_ports(std::vector<std::string>& problems) {
+  std::vector<MidiPortName> out;
+  for (RtMidi::Api api : {RtMidi::LINUX_ALSA, RtMidi::UNIX_JACK}) {
+    const std::string api_name = RtMidi::getApiName(api);
+    if (!compiled(api)) {
+      problems.push_back(api_name + ": not built into this RtMidi");
+      continue;
+    }
+    if (std::string why; !api_reachable(api, why)) {
+      problems.push_back(api_name + ": " + why);
+      continue;
+    }
+    for (bool input : {true, false}) {
+      try {
+        MidiBackend::Scanner s(api, input);
+        unsigned n = s.midi->getPortCount();
+        if (s.errors.any) throw RtMidiError(s.errors.text);
+        for (unsigned i = 0; i < n; ++i) {
+          std::string name = s.midi->getPortName(i);
+          if (!own_port(name)) out.push_back({api_name, name, input});
+        }
+      } catch (const RtMidiError& e) {
+        problems.push_back(api_name + ": " + e.getMessage());
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+// --- MidiBackend ---------------------------------------------------------
+
+MidiBackend::MidiBackend(MidiApi api) : wanted_(api) {}
+MidiBackend::~MidiBackend() = default;
+
+const char* MidiBackend::api_name() const {
+  if (!available()) return "";
+  return api_ == RtMidi::LINUX_ALSA ? "alsa" : "jack";
+}
+
+bool MidiBackend::open_api() {
+  std::string why;
+  for (RtMidi::Api api : apis_for(wanted_)) {
+    const std::string name = RtMidi::getApiName(api);
+    if (!compiled(api)) {
+      why += (why.empty() ? "" : "; ") + name + ": not built into RtMidi";
+      continue;
+    }
+    if (std::string reason; !api_reachable(api, reason)) {
+      why += (why.empty() ? "" : "; ") + name + ": " + reason;
+      continue;
+    }
+    try {
+      auto in = std::make_unique<Scanner>(api, true);
+      auto out = std::make_unique<Scanner>(api, false);
+      // JACK connects on first use: a server that is not running shows here.
+      in->midi->getPortCount();
+      if (in->errors.any) throw RtMidiError(in->errors.text);
+      scanner_in_ = std::move(in);
+      scanner_out_ = std::move(out);
+      api_ = api;
+      ok_ = true;
+      if (told_unavailable_)
+        spdlog::info("midi: {} is available now", name);
+      else
+        spdlog::debug("midi: using {}", name);
+      told_unavailable_ = false;
+      return true;
+    } catch (const RtMidiError& e) {
+      why += (why.empty() ? "" : "; ") + name + ": " + e.getMessage();
+    }
+  }
+  if (!told_unavailable_)
+    spdlog::warn(
+        "midi: no MIDI API can be opened ({}); MIDI devices stay absent, trying again every scan",
+        why);
+  told_unavailable_ = true;
+  return false;
+}
+
+void MidiBackend::close_api() {
+  scanner_in_.reset();
+  scanner_out_.reset();
+  ok_ = false;
+  inputs_.clear();
+  outputs_.clear();
+}
+
+bool MidiBackend::refresh() {
+  if (!available() && !open_api()) {
+    inputs_.clear();
+    outputs_.clear();
+    return false;
+  }
+  auto list = [](Scanner& s, std::vector<std::string>& names) {
+    s.errors.clear();
+    names.clear();
+    unsigned n = s.midi->getPortCount();
+    for (unsigned i = 0; i < n; ++i) {
+      std::string name = s.midi->getPortName(i);
+      if (!name.empty() && !own_port(name)) names.push_back(std::move(name));
+    }
+    return !s.errors.any;
+  };
+  if (!list(*scanner_in_, inputs_) || !list(*scanner_out_, outputs_)) {
+    spdlog::warn("midi: listing ports failed ({}); opening the API again",
+                 scanner_in_->errors.any ? scanner_in_->errors.text : scanner_out_->errors.text);
+    close_api();
+    return false;
+  }
+  return true;
+}
+
+// --- MidiDevice ----------------------------------------------------------
+
+struct MidiInEvent {
+  std::int64_t t_ns = 0;
+  MidiMessage m;
+};
+
+struct MidiDevice::InPort {
+  std::string name;
+  std::unique_ptr<RtMidiIn> in;
+  MidiWaker* waker = nullptr;
+  MidiDecoder decoder;  // MIDI thread only
+  SpscRing<MidiInEvent, 1024> ring;
+  MidiInCounters counters;
+  LoopErrors open_errors;  // while opening, on the loop thread
+  std::atomic<bool> opened{false};
+
+  // The MIDI thread: decode, stamp, queue, wake.
+  static void callback(double, std::vector<unsigned char>* bytes, void* user) {
+    auto* p = static_cast<InPort*>(user);
+    if (!bytes || bytes->empty()) return;
+    const std::int64_t t = steady_ns();
+    bool queued = false;
+    p->decoder.feed(
+        bytes->data(), bytes->size(),
+        [&](const MidiMessage& m) {
+          if (p->ring.push({t, m})) {
+            queued = true;
+            p->counters.messages.fetch_add(1, std::memory_order_relaxed);
+          } else {
+            p->counters.overflow.fetch_add(1, std::memory_order_relaxed);
+          }
+        },
+        [&](std::span<const std::uint8_t>) {
+          p->counters.sysex.fetch_add(1, std::memory_order_relaxed);
+        });
+    // One packet is one message: what it left unfinished is not continued by the next.
+    p->decoder.reset();
+    p->counters.decode_errors.store(p->decoder.errors() + p->decoder.sysex_dropped(),
+                                    std::memory_order_relaxed);
+    if (queued) p->waker->wake();
+  }
+
+  // Errors RtMidi reports once the port runs may come from its own thread.
+  static void error(RtMidiError::Type type, const std::string& text, void* user) {
+    auto* p = static_cast<InPort*>(user);
+    if (!p->opened.load(std::memory_order_acquire)) {
+      LoopErrors::callback(type, text, &p->open_errors);
+      return;
+    }
+    p->counters.decode_errors.fetch_add(1, std::memory_order_relaxed);
+  }
+};
+
+struct MidiDevice::OutPort {
+  std::atomic_flag lock = ATOMIC_FLAG_INIT;
+  RtMidiOut* out = nullptr;  // under lock
+  std::atomic<bool> open{false};
+  bool refused = false;  // under lock: RtMidi reported an error during a send
+  std::string name;      // loop thread
+  LoopErrors open_errors;
+
+  static void error(RtMidiError::Type type, const std::string& text, void* user) {
+    auto* p = static_cast<OutPort*>(user);
+    if (!p->open.load(std::memory_order_acquire)) {
+      LoopErrors::callback(type, text, &p->open_errors);
+      return;
+    }
+    p->refused = true;  // called inside sendMessage, under lock
+  }
+
+  void lock_wait() {
+    while (lock.test_and_set(std::memory_order_acquire)) {
+    }
+  }
+  void unlock() { lock.clear(std::memory_order_release); }
+};
+
+MidiDevice::MidiDevice(const DeviceConfig& config, std::uint32_t index, bool wants_output,
+                       MidiWaker& waker, OnMessage on_message, OnState on_state)
+    : config_(config),
+      index_(index),
+      wants_output_(wants_output),
+      waker_(waker),
+      on_message_(std::move(on_message)),
+      on_state_(std::move(on_state)) {
+  for (auto& o : out_) o = std::make_unique<OutPort>();
+}
+
+MidiDevice::~MidiDevice() {
+  for (auto& p : in_) p.reset();
+  for (auto& o : out_) {
+    o->lock_wait();
+    delete o->out;
+    o->out = nullptr;
+    o->open = false;
+    o->unlock();
+  }
+}
+
+void MidiDevice::open_input(std::size_t slot, const MidiBackend& backend, const std::string& name) {
+  auto p = std::make_unique<InPort>();
+  p->waker = &waker_;
+  try {
+    p->in = std::make_unique<RtMidiIn>(static_cast<RtMidi::Api>(backend.rtmidi_api()), kClientName);
+    p->in->setErrorCallback(&InPort::error, p.get());
+    int i = find_port(*p->in, name);
+    if (i < 0) throw RtMidiError("the port went away while opening it");
+    p->in->ignoreTypes(/*sysex=*/false, /*time=*/false, /*sense=*/true);
+    p->in->setCallback(&InPort::callback, p.get());
+    p->in->openPort(static_cast<unsigned>(i), "in " + config_.name);
+    if (p->open_errors.any || !p->in->isPortOpen())
+      throw RtMidiError(p->open_errors.any ? p->open_errors.text : "not opened");
+  } catch (const RtMidiError& e) {
+    last_error_ = "cannot open MIDI input '" + name + "': " + e.getMessage();
+    spdlog::warn("device {}: {}", config_.name, last_error_);
+    return;
+  }
+  p->name = name;
+  p->opened = true;
+  in_[slot] = std::move(p);
+  ++connects_;
+  last_error_.clear();
+  spdlog::info("device {}: MIDI input '{}' connected", config_.name, name);
+  if (on_state_) on_state_(*this, static_cast<std::uint32_t>(slot), false, true);
+}
+
+void MidiDevice::open_output(std::size_t slot, const MidiBackend& backend,
+                             const std::string& name) {
+  OutPort& o = *out_[slot];
+  o.open_errors.clear();
+  std::unique_ptr<RtMidiOut> out;
+  try {
+    out = std::make_unique<RtMidiOut>(static_cast<RtMidi::Api>(backend.rtmidi_api()), kClientName);
+    out->setErrorCallback(&OutPort::error, &o);
+    int i = find_port(*out, name);
+    if (i < 0) throw RtMidiError("the port went away while opening it");
+    out->openPort(static_cast<unsigned>(i), "feedback " + config_.name);
+    if (o.open_errors.any || !out->isPortOpen())
+      throw RtMidiError(o.open_errors.any ? o.open_errors.text : "not opened");
+  } catch (const RtMidiError& e) {
+    last_error_ = "cannot open MIDI output '" + name + "': " + e.getMessage();
+    spdlog::warn("device {}: {}", config_.name, last_error_);
+    return;
+  }
+  o.name = name;
+  o.lock_wait();
+  o.out = out.release();
+  o.refused = false;
+  o.open.store(true, std::memory_order_release);
+  o.unlock();
+  spdlog::info("device {}: MIDI output '{}' connected", config_.name, name);
+  if (on_state_) on_state_(*this, static_cast<std::uint32_t>(slot), true, true);
+}
+
+void MidiDevice::scan(const MidiBackend& backend, std::vector<std::string>& taken_in,
+                      std::vector<std::string>& taken_out) {
+  auto listed = [](const std::vector<std::string>& names, const std::string& n) {
+    return std::find(names.begin(), names.end(), n) != names.end();
+  };
+  // Gone from the list (or the API went away): closed, looked for again.
+  for (std::size_t s = 0; s < kMaxPorts; ++s) {
+    if (in_[s] && !listed(backend.inputs(), in_[s]->name)) {
+      drain();
+      std::string name = in_[s]->name;
+      closed_.messages += in_[s]->counters.messages.load();
+      closed_.overflow += in_[s]->counters.overflow.load();
+      closed_.sysex += in_[s]->counters.sysex.load();
+      closed_.decode_errors += in_[s]->counters.decode_errors.load();
+      in_[s].reset();
+      spdlog::warn("device {}: MIDI input '{}' went away; looking for it every scan", config_.name,
+                   name);
+      if (on_state_) on_state_(*this, static_cast<std::uint32_t>(s), false, false);
+    }
+    OutPort& o = *out_[s];
+    if (o.open.load() && !listed(backend.outputs(), o.name)) {
+      o.lock_wait();
+      delete o.out;
+      o.out = nullptr;
+      o.open = false;
+      o.unlock();
+      spdlog::warn("device {}: MIDI output '{}' went away", config_.name, o.name);
+      if (on_state_) on_state_(*this, static_cast<std::uint32_t>(s), true, false);
+    }
+  }
+  if (!backend.available()) return;
+  for (const std::string& name : backend.inputs()) {
+    if (!glob_match_nocase(config_.glob, name) || listed(taken_in, name)) continue;
+    auto free = std::find_if(std::begin(in_), std::end(in_), [](auto& p) { return !p; });
+    if (free == std::end(in_)) break;
+    open_input(static_cast<std::size_t>(free - std::begin(in_)), backend, name);
+    if (*free) taken_in.push_back(name);
+  }
+  if (!wants_output_) return;
+  for (const std::string& name : backend.outputs()) {
+    if (!glob_match_nocase(config_.glob, name) || listed(taken_out, name)) continue;
+    auto free = std::find_if(std::begin(out_), std::end(out_), [](auto& o) { return !o->open; });
+    if (free == std::end(out_)) break;
+    open_output(static_cast<std::size_t>(free - std::begin(out_)), backend, name);
+    if ((*free)->open) taken_out.push_back(name);
+  }
+}
+
+void MidiDevice::drain() {
+  for (std::size_t s = 0; s < kMaxPorts; ++s) {
+    if (!in_[s]) continue;
+    MidiInEvent ev;
+    // At most a ring's worth at a time: a flood cannot hold the loop.
+    for (int n = 0; n < 1024 && in_[s]->ring.pop(ev); ++n)
+      on_message_(*this, static_cast<std::uint32_t>(s), ev.m, ev.t_ns);
+    if (!in_[s]->ring.empty()) waker_.wake();
+  }
+}
+
+void MidiDevice::close_all(const std::string& why) {
+  for (auto& p : in_) p.reset();
+  for (auto& o : out_) {
+    o->lock_wait();
+    delete o->out;
+    o->out = nullptr;
+    o->open = false;
+    o->unlock();
+  }
+  spdlog::debug("device {}: MIDI ports closed ({})", config_.name, why);
+}
+
+SendResult MidiDevice::try_send(const char* data, std::size_t len) noexcept {
+  SendResult result = SendResult::absent;
+  for (auto& op : out_) {
+    OutPort& o = *op;
+    if (!o.open.load(std::memory_order_acquire)) continue;
+    if (o.lock.test_and_set(std::memory_order_acquire)) {
+      result = SendResult::failed;  // being opened or closed: the retry sends it
+      continue;
+    }
+    SendResult r = SendResult::absent;
+    if (o.out) {
+      o.refused = false;
+      try {
+        each_message(reinterpret_cast<const std::uint8_t*>(data), len,
+                     [&](const std::uint8_t* m, std::size_t n) { o.out->sendMessage(m, n); });
+      } catch (...) {
+        o.refused = true;
+      }
+      r = o.refused ? SendResult::failed : SendResult::sent;
+    }
+    o.unlock();
+    if (r == SendResult::failed) {
+      send_failures_.fetch_add(1, std::memory_order_relaxed);
+      result = r;
+    } else if (r == SendResult::sent) {
+      sent_.fetch_add(1, std::memory_order_relaxed);
+      if (result == SendResult::absent) result = r;
+    }
+  }
+  return result;
+}
+
+bool MidiDevice::connected() const {
+  for (auto& p : in_)
+    if (p) return true;
+  for (auto& o : out_)
+    if (o->open.load()) return true;
+  return false;
+}
+
+std::vector<std::string> MidiDevice::input_names() const {
+  std::vector<std::string> v;
+  for (auto& p : in_)
+    if (p) v.push_back(p->name);
+  return v;
+}
+
+std::vector<std::string> MidiDevice::output_names() const {
+  std::vector<std::string> v;
+  for (auto& o : out_)
+    if (o->open.load()) v.push_back(o->name);
+  return v;
+}
+
+std::uint64_t MidiDevice::messages_in() const {
+  std::uint64_t n = closed_.messages.load();
+  for (auto& p : in_)
+    if (p) n += p->counters.messages.load();
+  return n;
+}
+
+std::uint64_t MidiDevice::overflow() const {
+  std::uint64_t n = closed_.overflow.load();
+  for (auto& p : in_)
+    if (p) n += p->counters.overflow.load();
+  return n;
+}
+
+std::uint64_t MidiDevice::sysex() const {
+  std::uint64_t n = closed_.sysex.load();
+  for (auto& p : in_)
+    if (p) n += p->counters.sysex.load();
+  return n;
+}
+
+std::uint64_t MidiDevice::decode_errors() const {
+  std::uint64_t n = closed_.decode_errors.load();
+  for (auto& p : in_)
+    if (p) n += p->counters.decode_errors.load();
+  return n;
+}
+
+}  // namespace csb

@@ -1,0 +1,165 @@
+#pragma once
+// MIDI ports (SPEC §3, §5): the only code that includes RtMidi.
+//
+// - MidiBackend picks the API (`midi.api`; auto: ALSA, then JACK), lists the
+//   port names each scan, and tells once when no API can be opened.
+// - MidiDevice is one configured `midi:` device: every input port whose name
+//   its glob matches (case-insensitive, up to kMaxPorts), and the output ports
+//   too when it has feedback. Ports are matched by name on every scan, never
+//   by number; a port that leaves the list is closed and looked for again.
+//
+// Threads: RtMidi calls the input callback on its own thread (ALSA) or in the
+// JACK process thread. The callback decodes the bytes, stamps them with the
+// steady clock in ns, pushes whole messages onto the port's bounded SPSC ring
+// and wakes the loop through one eventfd (one write per burst). Everything
+// else runs on the loop thread, except MidiDevice::try_send (any thread).
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/midi.hpp"
+#include "core/router.hpp"
+#include "engine/engine.hpp"
+
+namespace csb {
+
+/// Wakes the loop from MIDI threads: an eventfd written once per burst.
+class MidiWaker {
+ public:
+  MidiWaker();
+  ~MidiWaker();
+  int fd() const { return fd_; }
+  /// Any thread; never blocks. Writes the eventfd only if no wake is pending.
+  void wake() noexcept;
+  /// Loop thread, once woken: clears the eventfd before draining.
+  void rearm() noexcept;
+
+ private:
+  int fd_ = -1;
+  std::atomic<bool> pending_{false};
+};
+
+/// One port name as an API lists it.
+struct MidiPortName {
+  std::string api;  ///< "alsa" or "jack"
+  std::string name;
+  bool input = true;  ///< a source we can read (false: a destination we can write)
+};
+
+/// Every MIDI port every compiled API lists now (for `csbridge ports`), and a
+/// line per API that cannot be opened in `problems`.
+std::vector<MidiPortName> list_all_midi_ports(std::vector<std::string>& problems);
+
+class MidiBackend {
+ public:
+  explicit MidiBackend(MidiApi api);
+  ~MidiBackend();
+
+  /// Reads both port lists again, opening the API first when none is open.
+  /// False when no API can be opened (logged once, until one opens).
+  bool refresh();
+  bool available() const { return scanner_in_ != nullptr && ok_; }
+  /// "alsa", "jack", or "" when none is open.
+  const char* api_name() const;
+  const std::vector<std::string>& inputs() const { return inputs_; }
+  const std::vector<std::string>& outputs() const { return outputs_; }
+  int rtmidi_api() const { return api_; }
+
+ private:
+  bool open_api();
+  void close_api();
+
+  MidiApi wanted_;
+  int api_ = 0;  // RtMidi::Api of the open scanners
+
+ public:
+  struct Scanner;  // an unopened RtMidi object that lists ports
+
+ private:
+  std::unique_ptr<Scanner> scanner_in_;
+  std::unique_ptr<Scanner> scanner_out_;
+  bool ok_ = false;
+  bool told_unavailable_ = false;
+  std::vector<std::string> inputs_, outputs_;
+};
+
+/// Counters of one input port, written by its MIDI thread.
+struct MidiInCounters {
+  std::atomic<std::uint64_t> messages{0};       ///< whole messages queued for the loop
+  std::atomic<std::uint64_t> overflow{0};       ///< messages the full ring refused
+  std::atomic<std::uint64_t> sysex{0};          ///< sysex messages seen (not routed)
+  std::atomic<std::uint64_t> decode_errors{0};  ///< bytes or messages the decoder dropped
+};
+
+class MidiDevice : public FeedbackPort {
+ public:
+  static constexpr std::size_t kMaxPorts = Router::kMaxMidiPorts;
+  /// Loop thread: one message from input port `port` (0..kMaxPorts-1).
+  using OnMessage =
+      std::function<void(MidiDevice&, std::uint32_t port, const MidiMessage&, std::int64_t t_ns)>;
+  /// Loop thread: an input or output port opened (true) or closed (false).
+  using OnState = std::function<void(MidiDevice&, std::uint32_t port, bool output, bool connected)>;
+
+  MidiDevice(const DeviceConfig& config, std::uint32_t index, bool wants_output, MidiWaker& waker,
+             OnMessage on_message, OnState on_state);
+  ~MidiDevice() override;
+
+  /// Closes ports gone from the backend's lists and opens new matching ones.
+  /// `taken_*`: port names already held (a port goes to the first device
+  /// whose glob matches it); the ports opened here are added.
+  void scan(const MidiBackend& backend, std::vector<std::string>& taken_in,
+            std::vector<std::string>& taken_out);
+  /// Hands every queued message to on_message. Loop thread.
+  void drain();
+  void close_all(const std::string& why);
+
+  /// To every open output port; failed when one refused it.
+  SendResult try_send(const char* data, std::size_t len) noexcept override;
+
+  const DeviceConfig& config() const { return config_; }
+  std::uint32_t index() const { return index_; }
+  bool connected() const;
+  /// Names of the open input and output ports.
+  std::vector<std::string> input_names() const;
+  std::vector<std::string> output_names() const;
+  InputCounters& counters() { return counters_; }
+  const InputCounters& counters() const { return counters_; }
+  std::uint64_t messages_in() const;
+  std::uint64_t overflow() const;
+  std::uint64_t sysex() const;
+  std::uint64_t decode_errors() const;
+  std::uint64_t sent() const { return sent_.load(std::memory_order_relaxed); }
+  std::uint64_t send_failures() const { return send_failures_.load(std::memory_order_relaxed); }
+  std::uint64_t connects() const { return connects_; }
+  const std::string& last_error() const { return last_error_; }
+
+ private:
+  struct InPort;
+  struct OutPort;
+  void open_input(std::size_t slot, const MidiBackend& backend, const std::string& name);
+  void open_output(std::size_t slot, const MidiBackend& backend, const std::string& name);
+
+  DeviceConfig config_;
+  std::uint32_t index_;
+  bool wants_output_;
+  MidiWaker& waker_;
+  OnMessage on_message_;
+  OnState on_state_;
+  std::unique_ptr<InPort> in_[kMaxPorts];
+  // Made once and never replaced: try_send walks them from any thread, each
+  // guarded by its own lock around the RtMidiOut it may hold.
+  std::unique_ptr<OutPort> out_[kMaxPorts];
+  InputCounters counters_;
+  MidiInCounters closed_;  // counts of ports since closed
+  std::uint64_t connects_ = 0;
+  std::string last_error_;
+  std::atomic<std::uint64_t> sent_{0};
+  std::atomic<std::uint64_t> send_failures_{0};
+};
+
+}  // namespace csb

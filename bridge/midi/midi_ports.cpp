@@ -5,8 +5,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
 
 #include <alsa/asoundlib.h>
 #include <jack/jack.h>
@@ -122,6 +126,59 @@ void each_message(const std::uint8_t* data, std::size_t len, F&& f) {
   }
 }
 
+/// Closes RtMidi ports off the loop: closing a JACK output waits for the
+/// server's next cycle, up to a second when the server died.
+class Closer {
+ public:
+  Closer() : thread_([this] { run(); }) {}
+  ~Closer() {
+    {
+      std::lock_guard lk(mu_);
+      quit_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+  void add(std::function<void()> job) {
+    {
+      std::lock_guard lk(mu_);
+      jobs_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lk(mu_);
+    for (;;) {
+      cv_.wait(lk, [&] { return quit_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;
+      auto job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lk.unlock();
+      job();
+      lk.lock();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool quit_ = false;
+  std::thread thread_;
+};
+
+Closer& closer() {
+  static Closer c;
+  return c;
+}
+
+template <class T>
+void close_later(std::unique_ptr<T> p) {
+  if constexpr (requires { p->closing; })
+    if (p) p->closing.store(true, std::memory_order_release);
+  if (p) closer().add([q = std::shared_ptr<T>(std::move(p))]() mutable { q.reset(); });
+}
+
 }  // namespace
 
 // --- MidiWaker -----------------------------------------------------------
@@ -151,18 +208,65 @@ void MidiWaker::rearm() noexcept {
 
 // --- listing -------------------------------------------------------------
 
+/// Lists the port names of one API. ALSA through RtMidi (two unopened
+/// sequencer clients); JACK through a JACK client of its own that is never
+/// activated, so listing costs no process thread and no wake-ups, and a
+/// server that stops is noticed (jack_on_shutdown).
 struct MidiBackend::Scanner {
+  RtMidi::Api api;
   LoopErrors errors;
-  std::unique_ptr<RtMidiIn> in;
-  std::unique_ptr<RtMidiOut> out;
-  RtMidi* midi = nullptr;  // whichever is set (RtMidi's own destructor is protected)
+  std::unique_ptr<RtMidiIn> alsa_in;
+  std::unique_ptr<RtMidiOut> alsa_out;
+  jack_client_t* jack = nullptr;
+  std::atomic<bool> jack_gone{false};
 
-  Scanner(RtMidi::Api api, bool input) {
-    if (input)
-      midi = (in = std::make_unique<RtMidiIn>(api, kClientName)).get();
-    else
-      midi = (out = std::make_unique<RtMidiOut>(api, kClientName)).get();
-    midi->setErrorCallback(&LoopErrors::callback, &errors);
+  /// Throws RtMidiError when the API cannot be opened.
+  explicit Scanner(RtMidi::Api a) : api(a) {
+    if (api == RtMidi::UNIX_JACK) {
+      jack_status_t status{};
+      jack = jack_client_open("csbridge-scan", JackNoStartServer, &status);
+      if (!jack) throw RtMidiError("cannot connect to the JACK server");
+      jack_on_shutdown(jack, &Scanner::on_jack_shutdown, this);
+      return;
+    }
+    alsa_in = std::make_unique<RtMidiIn>(api, kClientName);
+    alsa_in->setErrorCallback(&LoopErrors::callback, &errors);
+    alsa_out = std::make_unique<RtMidiOut>(api, kClientName);
+    alsa_out->setErrorCallback(&LoopErrors::callback, &errors);
+  }
+  ~Scanner() {
+    // After a shutdown the client is only memory; closing it is still right.
+    if (jack) jack_client_close(jack);
+  }
+  Scanner(const Scanner&) = delete;
+  Scanner& operator=(const Scanner&) = delete;
+
+  static void on_jack_shutdown(void* self) {
+    static_cast<Scanner*>(self)->jack_gone.store(true, std::memory_order_release);
+  }
+
+  /// The names of the ports we can read (input) or write (!input), ours
+  /// excluded; false when listing failed or the server went away.
+  bool list(bool input, std::vector<std::string>& names) {
+    names.clear();
+    if (jack) {
+      if (jack_gone.load(std::memory_order_acquire)) return false;
+      // Sources are JACK output ports, destinations JACK input ports.
+      const char** ports = jack_get_ports(jack, nullptr, JACK_DEFAULT_MIDI_TYPE,
+                                          input ? JackPortIsOutput : JackPortIsInput);
+      for (const char** p = ports; p && *p; ++p)
+        if (!own_port(*p)) names.emplace_back(*p);
+      if (ports) jack_free(ports);
+      return !jack_gone.load(std::memory_order_acquire);
+    }
+    errors.clear();
+    RtMidi& m = input ? static_cast<RtMidi&>(*alsa_in) : static_cast<RtMidi&>(*alsa_out);
+    unsigned n = m.getPortCount();
+    for (unsigned i = 0; i < n; ++i) {
+      std::string name = m.getPortName(i);
+      if (!name.empty() && !own_port(name)) names.push_back(std::move(name));
+    }
+    return !errors.any;
   }
 };
 
@@ -178,19 +282,16 @@ std::vector<MidiPortName> list_all_midi_ports(std::vector<std::string>& problems
       problems.push_back(api_name + ": " + why);
       continue;
     }
-    for (bool input : {true, false}) {
-      try {
-        MidiBackend::Scanner s(api, input);
-        unsigned n = s.midi->getPortCount();
-        if (s.errors.any) throw RtMidiError(s.errors.text);
-        for (unsigned i = 0; i < n; ++i) {
-          std::string name = s.midi->getPortName(i);
-          if (!own_port(name)) out.push_back({api_name, name, input});
-        }
-      } catch (const RtMidiError& e) {
-        problems.push_back(api_name + ": " + e.getMessage());
-        break;
+    try {
+      MidiBackend::Scanner s(api);
+      for (bool input : {true, false}) {
+        std::vector<std::string> names;
+        if (!s.list(input, names))
+          throw RtMidiError(s.errors.text.empty() ? "listing failed" : s.errors.text);
+        for (auto& n : names) out.push_back({api_name, n, input});
       }
+    } catch (const RtMidiError& e) {
+      problems.push_back(api_name + ": " + e.getMessage());
     }
   }
   return out;
@@ -219,13 +320,7 @@ bool MidiBackend::open_api() {
       continue;
     }
     try {
-      auto in = std::make_unique<Scanner>(api, true);
-      auto out = std::make_unique<Scanner>(api, false);
-      // JACK connects on first use: a server that is not running shows here.
-      in->midi->getPortCount();
-      if (in->errors.any) throw RtMidiError(in->errors.text);
-      scanner_in_ = std::move(in);
-      scanner_out_ = std::move(out);
+      scanner_ = std::make_unique<Scanner>(api);
       api_ = api;
       ok_ = true;
       if (told_unavailable_)
@@ -247,8 +342,7 @@ bool MidiBackend::open_api() {
 }
 
 void MidiBackend::close_api() {
-  scanner_in_.reset();
-  scanner_out_.reset();
+  scanner_.reset();
   ok_ = false;
   inputs_.clear();
   outputs_.clear();
@@ -260,20 +354,14 @@ bool MidiBackend::refresh() {
     outputs_.clear();
     return false;
   }
-  auto list = [](Scanner& s, std::vector<std::string>& names) {
-    s.errors.clear();
-    names.clear();
-    unsigned n = s.midi->getPortCount();
-    for (unsigned i = 0; i < n; ++i) {
-      std::string name = s.midi->getPortName(i);
-      if (!name.empty() && !own_port(name)) names.push_back(std::move(name));
-    }
-    return !s.errors.any;
-  };
-  if (!list(*scanner_in_, inputs_) || !list(*scanner_out_, outputs_)) {
-    spdlog::warn("midi: listing ports failed ({}); opening the API again",
-                 scanner_in_->errors.any ? scanner_in_->errors.text : scanner_out_->errors.text);
+  if (!scanner_->list(true, inputs_) || !scanner_->list(false, outputs_)) {
+    if (scanner_->jack_gone.load())
+      spdlog::warn(
+          "midi: the JACK server stopped; its ports are closed, looking for it every scan");
+    else
+      spdlog::warn("midi: listing ports failed ({}); opening the API again", scanner_->errors.text);
     close_api();
+    told_unavailable_ = true;  // its return is said once, as "available now"
     return false;
   }
   return true;
@@ -295,11 +383,15 @@ struct MidiDevice::InPort {
   MidiInCounters counters;
   LoopErrors open_errors;  // while opening, on the loop thread
   std::atomic<bool> opened{false};
+  std::atomic<bool> closing{false};  // set before closing: the loop no longer listens
+
+  // The port closes (its thread stops) before the ring it writes goes.
+  ~InPort() { in.reset(); }
 
   // The MIDI thread: decode, stamp, queue, wake.
   static void callback(double, std::vector<unsigned char>* bytes, void* user) {
     auto* p = static_cast<InPort*>(user);
-    if (!bytes || bytes->empty()) return;
+    if (!bytes || bytes->empty() || p->closing.load(std::memory_order_acquire)) return;
     const std::int64_t t = steady_ns();
     bool queued = false;
     p->decoder.feed(
@@ -369,14 +461,16 @@ MidiDevice::MidiDevice(const DeviceConfig& config, std::uint32_t index, bool wan
 }
 
 MidiDevice::~MidiDevice() {
-  for (auto& p : in_) p.reset();
-  for (auto& o : out_) {
-    o->lock_wait();
-    delete o->out;
-    o->out = nullptr;
-    o->open = false;
-    o->unlock();
-  }
+  close_all("device gone");
+}
+
+void MidiDevice::close_output(OutPort& o) {
+  o.lock_wait();
+  std::unique_ptr<RtMidiOut> out(o.out);
+  o.out = nullptr;
+  o.open = false;
+  o.unlock();
+  close_later(std::move(out));
 }
 
 void MidiDevice::open_input(std::size_t slot, const MidiBackend& backend, const std::string& name) {
@@ -448,18 +542,14 @@ void MidiDevice::scan(const MidiBackend& backend, std::vector<std::string>& take
       closed_.overflow += in_[s]->counters.overflow.load();
       closed_.sysex += in_[s]->counters.sysex.load();
       closed_.decode_errors += in_[s]->counters.decode_errors.load();
-      in_[s].reset();
+      close_later(std::move(in_[s]));
       spdlog::warn("device {}: MIDI input '{}' went away; looking for it every scan", config_.name,
                    name);
       if (on_state_) on_state_(*this, static_cast<std::uint32_t>(s), false, false);
     }
     OutPort& o = *out_[s];
     if (o.open.load() && !listed(backend.outputs(), o.name)) {
-      o.lock_wait();
-      delete o.out;
-      o.out = nullptr;
-      o.open = false;
-      o.unlock();
+      close_output(o);
       spdlog::warn("device {}: MIDI output '{}' went away", config_.name, o.name);
       if (on_state_) on_state_(*this, static_cast<std::uint32_t>(s), true, false);
     }
@@ -494,14 +584,8 @@ void MidiDevice::drain() {
 }
 
 void MidiDevice::close_all(const std::string& why) {
-  for (auto& p : in_) p.reset();
-  for (auto& o : out_) {
-    o->lock_wait();
-    delete o->out;
-    o->out = nullptr;
-    o->open = false;
-    o->unlock();
-  }
+  for (auto& p : in_) close_later(std::move(p));
+  for (auto& o : out_) close_output(*o);
   spdlog::debug("device {}: MIDI ports closed ({})", config_.name, why);
 }
 

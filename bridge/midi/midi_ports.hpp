@@ -63,7 +63,7 @@ class MidiBackend {
   /// Reads both port lists again, opening the API first when none is open.
   /// False when no API can be opened (logged once, until one opens).
   bool refresh();
-  bool available() const { return scanner_in_ != nullptr && ok_; }
+  bool available() const { return scanner_ != nullptr && ok_; }
   /// "alsa", "jack", or "" when none is open.
   const char* api_name() const;
   const std::vector<std::string>& inputs() const { return inputs_; }
@@ -78,11 +78,10 @@ class MidiBackend {
   int api_ = 0;  // RtMidi::Api of the open scanners
 
  public:
-  struct Scanner;  // an unopened RtMidi object that lists ports
+  struct Scanner;  // lists the port names of one API
 
  private:
-  std::unique_ptr<Scanner> scanner_in_;
-  std::unique_ptr<Scanner> scanner_out_;
+  std::unique_ptr<Scanner> scanner_;
   bool ok_ = false;
   bool told_unavailable_ = false;
   std::vector<std::string> inputs_, outputs_;
@@ -143,6 +142,8 @@ class MidiDevice : public FeedbackPort {
   struct OutPort;
   void open_input(std::size_t slot, const MidiBackend& backend, const std::string& name);
   void open_output(std::size_t slot, const MidiBackend& backend, const std::string& name);
+  /// Takes the port out of try_send's reach and closes it off the loop.
+  void close_output(OutPort& o);
 
   DeviceConfig config_;
   std::uint32_t index_;

@@ -172,6 +172,24 @@ TEST_F(MidiFixture, ControllerAndServerStartedAfterTheBridgeAreFound) {
   EXPECT_TRUE(bridge->wait_value("o_vol", 42));
 }
 
+TEST_F(MidiFixture, TheJackServerStoppingAndComingBackIsSurvived) {
+  jack = std::make_unique<JackServer>();
+  ctl.open();
+  start(config("jack", "", kSourceMappings, copy_orchestra()));
+  ASSERT_TRUE(wait_connected()) << bridge->log();
+  ctl.close();
+  jack->stop();
+  EXPECT_TRUE(wait_device("absent")) << bridge->log();
+  EXPECT_TRUE(eventually([&] { return bridge->ctl("status")["midi"]["available"] == false; }));
+  EXPECT_EQ(bridge->ctl("status")["csound"]["state"], "running");
+  ASSERT_TRUE(jack->start());
+  ctl.open();
+  ASSERT_TRUE(wait_connected()) << bridge->log();
+  ctl.cc(1, 7, 55);
+  EXPECT_TRUE(bridge->wait_value("o_vol", 55)) << bridge->log();
+  EXPECT_NE(bridge->log().find("the JACK server stopped"), std::string::npos);
+}
+
 TEST_F(MidiFixture, ReconnectedTwentyTimesWithFeedbackSentAgain) {
   jack = std::make_unique<JackServer>();
   ctl.open();

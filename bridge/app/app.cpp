@@ -127,16 +127,19 @@ void App::build_devices() {
     if (d.passthrough) host_midi = true;
     if (d.kind == DeviceKind::midi) {
       if (!midi_waker_) {
-        midi_waker_ = std::make_unique<MidiWaker>();
+        midi_waker_ = std::make_shared<MidiWaker>();
         midi_backend_ = std::make_unique<MidiBackend>(config_.midi_api);
       }
       midi_.push_back(std::make_unique<MidiDevice>(
-          d, i, has_feedback(d.name), *midi_waker_,
+          d, i, has_feedback(d.name), midi_waker_,
           [this](MidiDevice& dev, std::uint32_t port, const MidiMessage& m, std::int64_t t) {
             on_midi_message(dev, port, m, t);
           },
           [this](MidiDevice& dev, std::uint32_t port, bool output, bool connected) {
-            if (!output && !connected) router_->reset_port(dev.index(), port);
+            if (!output && !connected) {
+              router_->reset_port(dev.index(), port);
+              release_held(dev.index(), port);
+            }
             // A device's outputs all get the last values when one comes (back).
             if (output && connected) engine_->resend_feedback(&dev, &dev);
           }));
@@ -154,11 +157,13 @@ void App::build_devices() {
         },
         [this](SerialDevice& dev, const MidiMessage& m, std::int64_t t) {
           router_->on_midi(dev.index(), m, t, dev.counters(), dev.port_index());
-          if (dev.config().passthrough) engine_->push_midi(m);
+          if (dev.config().passthrough) pass_through(dev.index(), dev.port_index(), m);
         },
         [this, group_index = serial_.size()](SerialDevice& dev, bool connected) {
-          if (!connected && dev.config().format == SerialFormat::midi)
+          if (!connected && dev.config().format == SerialFormat::midi) {
             router_->reset_port(dev.index(), dev.port_index());
+            release_held(dev.index(), dev.port_index());
+          }
           // Only the board that came back gets the last feedback values.
           if (connected) engine_->resend_feedback(serial_[group_index].get(), &dev);
         }));
@@ -192,7 +197,55 @@ void App::build_devices() {
 void App::on_midi_message(MidiDevice& dev, std::uint32_t port, const MidiMessage& m,
                           std::int64_t t) {
   router_->on_midi(dev.index(), m, t, dev.counters(), port);
-  if (dev.config().passthrough) engine_->push_midi(m);
+  if (dev.config().passthrough) pass_through(dev.index(), port, m);
+}
+
+void App::pass_through(std::uint32_t device, std::uint32_t port, const MidiMessage& m) {
+  if (held_.empty()) held_.resize(config_.devices.size() * Router::kMaxMidiPorts);
+  Held& h = held_[device * Router::kMaxMidiPorts + port % Router::kMaxMidiPorts];
+  const int c = m.channel() - 1;
+  switch (m.type()) {
+    case midi::kNoteOn:
+    case midi::kNoteOff: {
+      const std::uint64_t bit = std::uint64_t{1} << (m.data1() % 64);
+      if (m.type() == midi::kNoteOn && m.data2() > 0)
+        h.notes[c][m.data1() / 64] |= bit;
+      else
+        h.notes[c][m.data1() / 64] &= ~bit;
+      break;
+    }
+    case midi::kControlChange:
+      if (m.data1() == 64) {
+        if (m.data2() >= 64)
+          h.sustain |= static_cast<std::uint16_t>(1u << c);
+        else
+          h.sustain &= static_cast<std::uint16_t>(~(1u << c));
+      }
+      break;
+    default:
+      break;
+  }
+  engine_->push_midi(m);
+}
+
+void App::release_held(std::uint32_t device, std::uint32_t port) {
+  if (held_.empty()) return;
+  Held& h = held_[device * Router::kMaxMidiPorts + port % Router::kMaxMidiPorts];
+  int released = 0;
+  for (int c = 0; c < 16; ++c) {
+    for (int w = 0; w < 2; ++w)
+      for (std::uint64_t bits = h.notes[c][w]; bits; bits &= bits - 1, ++released)
+        engine_->push_midi(
+            MidiMessage::make(static_cast<std::uint8_t>(midi::kNoteOff | c),
+                              static_cast<std::uint8_t>(w * 64 + __builtin_ctzll(bits)), 0));
+    if (h.sustain >> c & 1)
+      engine_->push_midi(
+          MidiMessage::make(static_cast<std::uint8_t>(midi::kControlChange | c), 64, 0));
+  }
+  if (released > 0 || h.sustain)
+    spdlog::info("device {}: {} held note(s) ended as its port went away",
+                 config_.devices[device].name, released);
+  h = Held{};
 }
 
 void App::wait_midi() {

@@ -66,6 +66,11 @@ class App : private RouterSink {
   void wait_midi();
   void on_midi_message(MidiDevice& dev, std::uint32_t port, const MidiMessage& m,
                        std::int64_t t_ns);
+  /// Passes a message of a passthrough device's port to Csound, noting the
+  /// notes and sustain it holds.
+  void pass_through(std::uint32_t device, std::uint32_t port, const MidiMessage& m);
+  /// The port went away: ends the notes and the sustain it held.
+  void release_held(std::uint32_t device, std::uint32_t port);
   void drain_messages();
   void schedule_drain();
   void on_engine_event(EngineEvent ev);
@@ -101,7 +106,7 @@ class App : private RouterSink {
   ChannelTable channels_;
   std::unique_ptr<Router> router_;
   std::vector<std::unique_ptr<SerialGroup>> serial_;
-  std::unique_ptr<MidiWaker> midi_waker_;
+  std::shared_ptr<MidiWaker> midi_waker_;
   std::unique_ptr<MidiBackend> midi_backend_;
   std::vector<std::unique_ptr<MidiDevice>> midi_;
   boost::asio::posix::stream_descriptor midi_wake_;
@@ -129,6 +134,12 @@ class App : private RouterSink {
   std::size_t set_created_ = 0;
   /// Of the latest engine restart(): older engine events are stale.
   std::uint64_t generation_ = 0;
+  /// What each passthrough port holds down in Csound, by device * 8 + port.
+  struct Held {
+    std::uint64_t notes[16][2] = {};
+    std::uint16_t sustain = 0;  // bit c: CC64 down on channel c
+  };
+  std::vector<Held> held_;
 };
 
 }  // namespace csb

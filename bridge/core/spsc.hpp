@@ -34,6 +34,11 @@ class SpscRing {
     return true;
   }
 
+  /// Producer thread: how many pushes would succeed now (at least).
+  std::size_t free_slots() const noexcept {
+    return N - (head_.load(std::memory_order_relaxed) - tail_.load(std::memory_order_acquire));
+  }
+
   /// Consumer thread: the oldest element, left in place; nullptr when empty.
   const T* front() const noexcept {
     std::size_t tail = tail_.load(std::memory_order_relaxed);

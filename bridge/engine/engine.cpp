@@ -331,29 +331,10 @@ struct EngineCallbacks {
 int Engine::Impl::read_midi(unsigned char* buf, int n) {
   Engine& e = *owner;
   int used = 0;
-  if (e.any_pending_off_.exchange(false, std::memory_order_acq_rel)) {
-    for (int c = 0; c < 16; ++c)
-      for (int w = 0; w < 2; ++w) {
-        std::uint64_t bits = e.pending_off_[c][w].exchange(0, std::memory_order_acq_rel);
-        bits &= notes_on[c][w];
-        while (bits) {
-          int b = __builtin_ctzll(bits);
-          bits &= bits - 1;
-          if (used + 3 > n) {  // no room this k-cycle: the rest go at the next
-            e.pending_off_[c][w].fetch_or(bits | (std::uint64_t{1} << b));
-            e.any_pending_off_ = true;
-            bits = 0;
-            break;
-          }
-          notes_on[c][w] &= ~(std::uint64_t{1} << b);
-          buf[used++] = static_cast<unsigned char>(midi::kNoteOff | c);
-          buf[used++] = static_cast<unsigned char>(w * 64 + b);
-          buf[used++] = 0;
-        }
-      }
-  }
+  // The queue first: a note-off the loop could not queue came after
+  // everything queued before it.
   while (const MidiMessage* m = e.midi_in_.front()) {
-    if (used + m->size > n) break;
+    if (used + m->size > n) return used;  // the rest at the next k-cycle
     std::memcpy(buf + used, m->data, m->size);
     used += m->size;
     const std::uint8_t type = m->type();
@@ -367,6 +348,25 @@ int Engine::Impl::read_midi(unsigned char* buf, int n) {
     }
     e.midi_in_.drop_front();
   }
+  if (!e.any_pending_off_.exchange(false, std::memory_order_acq_rel)) return used;
+  for (int c = 0; c < 16; ++c)
+    for (int w = 0; w < 2; ++w) {
+      std::uint64_t bits = e.pending_off_[c][w].exchange(0, std::memory_order_acq_rel);
+      std::uint64_t sounding = bits & notes_on[c][w];
+      while (sounding) {
+        const int b = __builtin_ctzll(sounding);
+        if (used + 3 > n) {  // no room: the rest at the next k-cycle
+          e.pending_off_[c][w].fetch_or(sounding);
+          e.any_pending_off_ = true;
+          break;
+        }
+        sounding &= sounding - 1;
+        notes_on[c][w] &= ~(std::uint64_t{1} << b);
+        buf[used++] = static_cast<unsigned char>(midi::kNoteOff | c);
+        buf[used++] = static_cast<unsigned char>(w * 64 + b);
+        buf[used++] = 0;
+      }
+    }
   return used;
 }
 
@@ -797,13 +797,23 @@ bool Engine::push_score(std::string_view event) {
 }
 
 bool Engine::push_midi(const MidiMessage& m) {
-  if (running_ && !impl_->pause_wanted && midi_in_.push(m)) {
+  const std::uint8_t type = m.type();
+  const bool note_off = type == midi::kNoteOff || (type == midi::kNoteOn && m.data2() == 0);
+  if (!running_) {  // the next performance starts with no notes on
+    dropped_transient_.fetch_add(1);
+    return false;
+  }
+  // Note-offs queue even while paused, in order, into room nothing else may
+  // take; other messages are transient and dropped while paused.
+  if (note_off
+          ? midi_in_.push(m)
+          : !impl_->pause_wanted && midi_in_.free_slots() > kMidiOffReserve && midi_in_.push(m)) {
     midi_passed_.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
-  const std::uint8_t type = m.type();
-  if (type == midi::kNoteOff || (type == midi::kNoteOn && m.data2() == 0)) {
-    // The note it ends may sound: the performance thread ends it when it can.
+  if (note_off) {
+    // Even that room is full: the performance thread ends the note when it
+    // can, after what is queued.
     const int c = m.channel() - 1, note = m.data1();
     pending_off_[c][note / 64].fetch_or(std::uint64_t{1} << (note % 64));
     any_pending_off_ = true;

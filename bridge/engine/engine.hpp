@@ -121,7 +121,9 @@ class Engine {
   /// Queues one MIDI message for Csound's MIDI input (passthrough); the
   /// performance thread hands it over whole at the next k-cycle. Transient:
   /// dropped and counted while no performance runs, while paused, or when
-  /// 1024 wait; a dropped note-off still ends its note (no hanging notes).
+  /// the queue is nearly full. Note-offs queue while paused too, into room
+  /// kept for them; one that still finds no room ends its note later (no
+  /// hanging notes).
   bool push_midi(const MidiMessage& m);
 
   /// Sends the last value of every feedback entry bound to `port` again, to
@@ -176,10 +178,11 @@ class Engine {
     FeedbackPort* port = nullptr;
     FeedbackPort* to = nullptr;
   };
-  SpscRing<ScoreEvent, 256> scores_;       // loop -> performance thread
-  SpscRing<Resend, 64> resends_;           // loop -> performance thread
-  SpscRing<MidiMessage, 1024> midi_in_;    // loop -> performance thread
-  SpscRing<CsoundMessage, 512> messages_;  // Csound -> loop
+  SpscRing<ScoreEvent, 256> scores_;                   // loop -> performance thread
+  SpscRing<Resend, 64> resends_;                       // loop -> performance thread
+  SpscRing<MidiMessage, 1024> midi_in_;                // loop -> performance thread
+  static constexpr std::size_t kMidiOffReserve = 128;  // of midi_in_, for note-offs
+  SpscRing<CsoundMessage, 512> messages_;              // Csound -> loop
 
   friend struct EngineCallbacks;
 };

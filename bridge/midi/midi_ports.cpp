@@ -131,10 +131,13 @@ void each_message(const std::uint8_t* data, std::size_t len, F&& f) {
 class Closer {
  public:
   Closer() : thread_([this] { run(); }) {}
+  // At exit the ports still queued are left to the OS: closing each JACK
+  // output of a dead server would take a second, past the 2 s stop limit.
   ~Closer() {
     {
       std::lock_guard lk(mu_);
       quit_ = true;
+      new std::deque<std::function<void()>>(std::move(jobs_));  // leaked on purpose
     }
     cv_.notify_one();
     thread_.join();
@@ -203,7 +206,9 @@ void MidiWaker::rearm() noexcept {
   std::uint64_t v;
   ssize_t r = ::read(fd_, &v, sizeof v);
   (void)r;
-  pending_.store(false, std::memory_order_release);
+  // A read-modify-write, so it orders with the waker's exchange: a push the
+  // drain that follows misses has a wake of its own.
+  pending_.exchange(false, std::memory_order_acq_rel);
 }
 
 // --- listing -------------------------------------------------------------
@@ -377,12 +382,14 @@ struct MidiInEvent {
 struct MidiDevice::InPort {
   std::string name;
   std::unique_ptr<RtMidiIn> in;
-  MidiWaker* waker = nullptr;
-  MidiDecoder decoder;  // MIDI thread only
+  std::shared_ptr<MidiWaker> waker;  // outlives the device if a callback is late
+  MidiDecoder decoder;               // MIDI thread only
   SpscRing<MidiInEvent, 1024> ring;
   MidiInCounters counters;
-  LoopErrors open_errors;  // while opening, on the loop thread
+  LoopErrors open_errors;  // written only on the opening thread
+  std::thread::id opener = std::this_thread::get_id();
   std::atomic<bool> opened{false};
+  std::atomic<std::uint64_t> rtmidi_errors{0};
   std::atomic<bool> closing{false};  // set before closing: the loop no longer listens
 
   // The port closes (its thread stops) before the ring it writes goes.
@@ -417,11 +424,11 @@ struct MidiDevice::InPort {
   // Errors RtMidi reports once the port runs may come from its own thread.
   static void error(RtMidiError::Type type, const std::string& text, void* user) {
     auto* p = static_cast<InPort*>(user);
-    if (!p->opened.load(std::memory_order_acquire)) {
+    if (!p->opened.load(std::memory_order_acquire) && std::this_thread::get_id() == p->opener) {
       LoopErrors::callback(type, text, &p->open_errors);
       return;
     }
-    p->counters.decode_errors.fetch_add(1, std::memory_order_relaxed);
+    p->rtmidi_errors.fetch_add(1, std::memory_order_relaxed);
   }
 };
 
@@ -429,13 +436,15 @@ struct MidiDevice::OutPort {
   std::atomic_flag lock = ATOMIC_FLAG_INIT;
   RtMidiOut* out = nullptr;  // under lock
   std::atomic<bool> open{false};
-  bool refused = false;  // under lock: RtMidi reported an error during a send
-  std::string name;      // loop thread
-  LoopErrors open_errors;
+  bool refused = false;    // under lock: RtMidi reported an error during a send
+  std::string name;        // loop thread
+  LoopErrors open_errors;  // written only on the opening thread
+  std::thread::id opener = std::this_thread::get_id();
 
   static void error(RtMidiError::Type type, const std::string& text, void* user) {
     auto* p = static_cast<OutPort*>(user);
     if (!p->open.load(std::memory_order_acquire)) {
+      if (std::this_thread::get_id() != p->opener) return;
       LoopErrors::callback(type, text, &p->open_errors);
       return;
     }
@@ -450,11 +459,11 @@ struct MidiDevice::OutPort {
 };
 
 MidiDevice::MidiDevice(const DeviceConfig& config, std::uint32_t index, bool wants_output,
-                       MidiWaker& waker, OnMessage on_message, OnState on_state)
+                       std::shared_ptr<MidiWaker> waker, OnMessage on_message, OnState on_state)
     : config_(config),
       index_(index),
       wants_output_(wants_output),
-      waker_(waker),
+      waker_(std::move(waker)),
       on_message_(std::move(on_message)),
       on_state_(std::move(on_state)) {
   for (auto& o : out_) o = std::make_unique<OutPort>();
@@ -475,7 +484,7 @@ void MidiDevice::close_output(OutPort& o) {
 
 void MidiDevice::open_input(std::size_t slot, const MidiBackend& backend, const std::string& name) {
   auto p = std::make_unique<InPort>();
-  p->waker = &waker_;
+  p->waker = waker_;
   try {
     p->in = std::make_unique<RtMidiIn>(static_cast<RtMidi::Api>(backend.rtmidi_api()), kClientName);
     p->in->setErrorCallback(&InPort::error, p.get());
@@ -489,6 +498,7 @@ void MidiDevice::open_input(std::size_t slot, const MidiBackend& backend, const 
   } catch (const RtMidiError& e) {
     last_error_ = "cannot open MIDI input '" + name + "': " + e.getMessage();
     spdlog::warn("device {}: {}", config_.name, last_error_);
+    close_later(std::move(p));
     return;
   }
   p->name = name;
@@ -516,6 +526,7 @@ void MidiDevice::open_output(std::size_t slot, const MidiBackend& backend,
   } catch (const RtMidiError& e) {
     last_error_ = "cannot open MIDI output '" + name + "': " + e.getMessage();
     spdlog::warn("device {}: {}", config_.name, last_error_);
+    close_later(std::move(out));
     return;
   }
   o.name = name;
@@ -541,7 +552,7 @@ void MidiDevice::scan(const MidiBackend& backend, std::vector<std::string>& take
       closed_.messages += in_[s]->counters.messages.load();
       closed_.overflow += in_[s]->counters.overflow.load();
       closed_.sysex += in_[s]->counters.sysex.load();
-      closed_.decode_errors += in_[s]->counters.decode_errors.load();
+      closed_.decode_errors += in_[s]->counters.decode_errors.load() + in_[s]->rtmidi_errors.load();
       close_later(std::move(in_[s]));
       spdlog::warn("device {}: MIDI input '{}' went away; looking for it every scan", config_.name,
                    name);
@@ -579,7 +590,7 @@ void MidiDevice::drain() {
     // At most a ring's worth at a time: a flood cannot hold the loop.
     for (int n = 0; n < 1024 && in_[s]->ring.pop(ev); ++n)
       on_message_(*this, static_cast<std::uint32_t>(s), ev.m, ev.t_ns);
-    if (!in_[s]->ring.empty()) waker_.wake();
+    if (!in_[s]->ring.empty()) waker_->wake();
   }
 }
 
@@ -667,7 +678,7 @@ std::uint64_t MidiDevice::sysex() const {
 std::uint64_t MidiDevice::decode_errors() const {
   std::uint64_t n = closed_.decode_errors.load();
   for (auto& p : in_)
-    if (p) n += p->counters.decode_errors.load();
+    if (p) n += p->counters.decode_errors.load() + p->rtmidi_errors.load();
   return n;
 }
 

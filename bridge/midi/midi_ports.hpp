@@ -104,8 +104,8 @@ class MidiDevice : public FeedbackPort {
   /// Loop thread: an input or output port opened (true) or closed (false).
   using OnState = std::function<void(MidiDevice&, std::uint32_t port, bool output, bool connected)>;
 
-  MidiDevice(const DeviceConfig& config, std::uint32_t index, bool wants_output, MidiWaker& waker,
-             OnMessage on_message, OnState on_state);
+  MidiDevice(const DeviceConfig& config, std::uint32_t index, bool wants_output,
+             std::shared_ptr<MidiWaker> waker, OnMessage on_message, OnState on_state);
   ~MidiDevice() override;
 
   /// Closes ports gone from the backend's lists and opens new matching ones.
@@ -148,7 +148,7 @@ class MidiDevice : public FeedbackPort {
   DeviceConfig config_;
   std::uint32_t index_;
   bool wants_output_;
-  MidiWaker& waker_;
+  std::shared_ptr<MidiWaker> waker_;
   OnMessage on_message_;
   OnState on_state_;
   std::unique_ptr<InPort> in_[kMaxPorts];

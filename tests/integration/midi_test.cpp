@@ -126,10 +126,12 @@ TEST_F(MidiFixture, EverySourceKindReachesTheOrchestra) {
   EXPECT_TRUE(b.wait_value("o_prog", 7));
   ctl.send({0xE0, 0x00, 0x50});  // 0x50 << 7 = 10240, centred: 2048
   EXPECT_TRUE(b.wait_value("o_bend", 2048));
-  // 24 ticks a beat at 120 BPM: a tick every 20.833 ms.
+  // 24 ticks a beat at 120 BPM: a tick every 20.833 ms, on an absolute
+  // schedule so that a loaded machine's late wake-ups do not add up.
+  auto t0 = Clock::now();
   for (int i = 0; i < 30; ++i) {
+    std::this_thread::sleep_until(t0 + i * std::chrono::microseconds(20833));
     ctl.send({0xF8});
-    std::this_thread::sleep_for(std::chrono::microseconds(20833));
   }
   EXPECT_TRUE(eventually([&] { return std::abs(b.value("o_tempo") - 120) < 6; }))
       << b.value("o_tempo");
@@ -146,7 +148,10 @@ TEST_F(MidiFixture, EverySourceKindReachesTheOrchestra) {
 
 TEST_F(MidiFixture, ControllerAndServerStartedAfterTheBridgeAreFound) {
   jack = std::make_unique<JackServer>(/*start=*/false);
-  start(config("auto", "", kSourceMappings, copy_orchestra()));
+  // `auto` on a machine without an ALSA sequencer (as here); where there is
+  // one, auto would pick ALSA, so JACK is asked for by name.
+  const bool alsa = ::access("/dev/snd/seq", F_OK) == 0;
+  start(config(alsa ? "jack" : "auto", "", kSourceMappings, copy_orchestra()));
   // No ALSA sequencer here (or no such port in it) and no JACK server yet:
   // the service plays on and says so once.
   std::this_thread::sleep_for(400ms);
@@ -219,6 +224,7 @@ massign 0, 0
 massign 3, 7
 instr 1
   chnset active:k(7), "active7"
+  chnset active:k(1), "active1"
 endin
 alwayson 1
 instr 7
@@ -236,9 +242,10 @@ TEST_F(MidiFixture, PassthroughNotesPlayTheInstrumentMassignChose) {
   ASSERT_TRUE(wait_device("connected")) << bridge->log();
   auto& b = *bridge;
 
-  ctl.send({0x90, 64, 100});  // channel 1: massign sent it nowhere
+  ctl.send({0x90, 64, 100});  // channel 1: massign sent it nowhere (not to instr 1)
   std::this_thread::sleep_for(200ms);
   EXPECT_EQ(b.value("active7"), 0);
+  EXPECT_EQ(b.value("active1"), 1);  // the alwayson instance alone
   ctl.send({0x80, 64, 0});
 
   ctl.send({0xB2, 1, 99});    // channel 3 mod wheel
@@ -276,6 +283,14 @@ TEST_F(MidiFixture, PassthroughNotesPlayTheInstrumentMassignChose) {
   ctl.send({0x82, 69, 0});
   EXPECT_TRUE(b.wait_value("active7", 0));
   EXPECT_GE(b.ctl("status")["midi"]["passed_to_csound"].get<int>(), 10);
+
+  // Unplugged with a key and the sustain pedal down: nothing is left sounding.
+  ctl.send({0xB2, 64, 127});
+  ctl.send({0x92, 71, 90});
+  ASSERT_TRUE(b.wait_value("active7", 1));
+  ctl.close();
+  EXPECT_TRUE(b.wait_value("active7", 0)) << "a note held by an unplugged controller";
+  EXPECT_NE(b.log().find("held note(s) ended"), std::string::npos) << b.log();
 }
 
 // --- feedback ------------------------------------------------------------

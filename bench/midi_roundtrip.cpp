@@ -53,29 +53,15 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.hpp"
+
 namespace {
 
-using i64 = int64_t;
+using namespace bench;
 
 constexpr unsigned char kCcOut = 1;   // the controller sends CC 1 ...
 constexpr unsigned char kCcBack = 2;  // ... and expects CC 2 back, both on channel 1
 constexpr unsigned char kProbeA = 126, kProbeB = 127;  // readiness probes
-
-i64 now_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return i64{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
-
-void sleep_until_ns(i64 t) {
-  timespec ts{static_cast<time_t>(t / 1000000000), static_cast<long>(t % 1000000000)};
-  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
-  }
-}
-
-void sleep_ms(i64 ms) {
-  sleep_until_ns(now_ns() + ms * 1000000);
-}
 
 struct Options {
   std::string cmd;                // host command template: {ctl_out} {ctl_in}
@@ -157,165 +143,6 @@ Options parse_args(int argc, char** argv) {
     usage(argv[0]);
   }
   return o;
-}
-
-std::string substitute(std::string s, const std::string& key, const std::string& value) {
-  for (size_t p = s.find(key); p != std::string::npos; p = s.find(key, p + value.size())) {
-    s.replace(p, key.size(), value);
-  }
-  return s;
-}
-
-// ---- child processes (as in roundtrip.cpp) -----------------------------------
-
-volatile sig_atomic_t g_child = 0;  // for the signal handler only
-
-void on_fatal_signal(int sig) {
-  pid_t c = g_child;
-  if (c > 0) kill(c, SIGKILL);
-  _exit(128 + sig);
-}
-
-pid_t spawn(const std::string& command, const std::string& log) {
-  pid_t pid = fork();
-  if (pid < 0) {
-    std::perror("fork");
-    std::exit(1);
-  }
-  if (pid == 0) {
-    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-      close(fd);
-    }
-    int null_fd = open("/dev/null", O_RDONLY);
-    if (null_fd >= 0) dup2(null_fd, 0);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    std::string exec_cmd = "exec " + command;
-    execl("/bin/sh", "sh", "-c", exec_cmd.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  g_child = pid;
-  return pid;
-}
-
-// SIGTERM, then SIGKILL after 2 s; always reaps. Returns a description.
-std::string stop_child(pid_t pid) {
-  int status = 0;
-  std::string how = "SIGTERM";
-  kill(pid, SIGTERM);
-  i64 deadline = now_ns() + 2000000000LL;
-  pid_t r = 0;
-  while ((r = waitpid(pid, &status, WNOHANG)) == 0 && now_ns() < deadline) sleep_ms(10);
-  if (r == 0) {
-    how = "SIGKILL after 2 s";
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-  }
-  g_child = 0;
-  char buf[96];
-  if (WIFEXITED(status)) {
-    std::snprintf(buf, sizeof buf, "%s, exit %d", how.c_str(), WEXITSTATUS(status));
-  } else if (WIFSIGNALED(status)) {
-    std::snprintf(buf, sizeof buf, "%s, killed by signal %d", how.c_str(), WTERMSIG(status));
-  } else {
-    std::snprintf(buf, sizeof buf, "%s", how.c_str());
-  }
-  return buf;
-}
-
-// Runs a shell command to completion (at most 10 s), output inherited.
-void run_shell(const std::string& command) {
-  std::fflush(stdout);
-  pid_t pid = fork();
-  if (pid == 0) {
-    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  if (pid < 0) return;
-  int status = 0;
-  i64 deadline = now_ns() + 10000000000LL;
-  pid_t r = 0;
-  while ((r = waitpid(pid, &status, WNOHANG)) == 0 && now_ns() < deadline) sleep_ms(10);
-  if (r == 0) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-  }
-}
-
-// utime + stime of a process (all its threads, live and ended), in ns.
-i64 cpu_ns_stat(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  size_t p = s.rfind(')');  // comm may hold spaces
-  if (p == std::string::npos) return -1;
-  std::istringstream in(s.substr(p + 2));
-  std::string field;
-  unsigned long long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && (in >> field); ++i) {
-    if (i == 14) utime = std::stoull(field);
-    if (i == 15) stime = std::stoull(field);
-  }
-  static const long hz = sysconf(_SC_CLK_TCK);
-  return static_cast<i64>((utime + stime) * (1000000000ULL / hz));
-}
-
-// Time on CPU of every live thread, from /proc/PID/task/TID/schedstat (ns).
-i64 cpu_ns_sched(pid_t pid) {
-  std::string dir = "/proc/" + std::to_string(pid) + "/task";
-  DIR* d = opendir(dir.c_str());
-  if (!d) return -1;
-  i64 sum = 0;
-  bool any = false;
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] == '.') continue;
-    std::ifstream f(dir + "/" + e->d_name + "/schedstat");
-    long long ns = 0;
-    if (f >> ns) {
-      sum += ns;
-      any = true;
-    }
-  }
-  closedir(d);
-  return any ? sum : -1;
-}
-
-struct Cpu {
-  i64 sched = -1, stat = -1;
-};
-
-Cpu cpu_now(pid_t pid) {
-  return {cpu_ns_sched(pid), cpu_ns_stat(pid)};
-}
-
-// % of one core: the nanosecond figure when it agrees with the tick-based one
-// within two ticks (a thread that ended takes its schedstat with it).
-double cpu_pct(const Cpu& a, const Cpu& b, i64 wall_ns) {
-  static const i64 tick = 1000000000LL / sysconf(_SC_CLK_TCK);
-  i64 ds = b.stat - a.stat, dn = b.sched - a.sched;
-  i64 used = (a.sched >= 0 && b.sched >= 0 && std::llabs(dn - ds) <= 2 * tick) ? dn : ds;
-  return 100.0 * static_cast<double>(used) / static_cast<double>(wall_ns);
-}
-
-i64 machine_idle_ticks() {
-  std::ifstream f("/proc/stat");
-  std::string cpu;
-  long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0;
-  f >> cpu >> user >> nice >> system >> idle >> iowait;
-  return idle + iowait;
-}
-
-bool alive(pid_t pid) {
-  int status;
-  return waitpid(pid, &status, WNOHANG) == 0;
-}
-
-double percentile(const std::vector<double>& sorted, double q) {
-  if (sorted.empty()) return NAN;
-  size_t rank = static_cast<size_t>(std::ceil(q * static_cast<double>(sorted.size())));
-  return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
 }
 
 double measure_floor(const Options& o, std::string& how) {

@@ -2,12 +2,15 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
 #include <thread>
 #include <utility>
 
@@ -20,17 +23,55 @@ namespace {
 void quiet(const char*) {}
 }  // namespace
 
+namespace {
+constexpr int kPool = 8;
+
+std::string read_log(const std::string& path) {
+  std::string text;
+  if (FILE* f = std::fopen(path.c_str(), "r")) {
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+    std::fclose(f);
+  }
+  // Without the lines jackd prints on every exit.
+  std::string out, line;
+  for (std::size_t i = 0; i < text.size(); i = text.find('\n', i) + 1) {
+    line = text.substr(i, text.find('\n', i) - i);
+    if (line.find("message buffer overruns") == std::string::npos) out += line + "\n";
+    if (text.find('\n', i) == std::string::npos) break;
+  }
+  return out;
+}
+}  // namespace
+
 JackServer::JackServer(bool start_now) {
-  static std::atomic<int> n{0};
-  name_ = "csbtest-" + std::to_string(::getpid()) + "-" + std::to_string(n++);
+  auto dir = std::filesystem::temp_directory_path();
+  for (int k = 0; k < kPool && lock_fd_ < 0; ++k) {
+    auto stem = "csbtest-jack-" + std::to_string(::getuid()) + "-" + std::to_string(k);
+    int fd = ::open((dir / (stem + ".lock")).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd);
+      continue;
+    }
+    lock_fd_ = fd;
+    name_ = "csbtest-" + std::to_string(k);
+    log_ = dir / (stem + ".log");
+  }
+  if (lock_fd_ < 0) throw std::runtime_error("all JACK test server names are in use");
   ::setenv("JACK_DEFAULT_SERVER", name_.c_str(), 1);
   jack_set_error_function(&quiet);
   jack_set_info_function(&quiet);
-  if (start_now) start();
+  if (start_now && !start()) {
+    ::close(lock_fd_);  // the destructor does not run
+    throw std::runtime_error(error_);
+  }
 }
 
 JackServer::~JackServer() {
   stop();
+  if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
 bool JackServer::start() {
@@ -39,7 +80,7 @@ bool JackServer::start() {
   if (pid_ == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlives the test program
     if (::getppid() != parent) ::_exit(127);
-    int fd = ::open("/dev/null", O_WRONLY);
+    int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     ::dup2(fd, 1);
     ::dup2(fd, 2);
     ::execlp("jackd", "jackd", "--no-realtime", "-n", name_.c_str(), "-d", "dummy", "-r", "48000",
@@ -47,13 +88,24 @@ bool JackServer::start() {
     ::_exit(127);
   }
   for (int i = 0; i < 100; ++i) {
-    jack_status_t status{};
-    if (jack_client_t* c = jack_client_open("csbtest-probe", JackNoStartServer, &status)) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {  // it gave up
+      pid_ = -1;
+      break;
+    }
+    jack_status_t st{};
+    if (jack_client_t* c = jack_client_open("csbtest-probe", JackNoStartServer, &st)) {
       jack_client_close(c);
       return true;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  stop();
+  error_ = "jackd -n " + name_ + " did not start; it said:\n" + read_log(log_);
+  if (error_.find("Too many servers") != std::string::npos)
+    error_ +=
+        "JACK's registry of servers is full of servers that were killed; with no JACK server "
+        "running, removing /dev/shm/jack-shm-registry empties it.\n";
   return false;
 }
 
@@ -67,6 +119,7 @@ void JackServer::stop() {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  // Its registry entry stays behind; the next server of this name frees it.
   ::kill(pid_, SIGKILL);
   ::waitpid(pid_, nullptr, 0);
   pid_ = -1;
@@ -89,6 +142,12 @@ void TestController::open() {
 }
 
 void TestController::close() {
+  // RtMidi 5.0's JACK output frees its ring buffer before closing its client:
+  // close the port first and let a cycle in flight end (the period is 5 ms).
+  if (out_) {
+    out_->closePort();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   out_.reset();
   in_.reset();
 }

@@ -18,20 +18,34 @@ class RtMidiOut;
 
 namespace csbt {
 
-/// `jackd --no-realtime -n <unique> -d dummy`, stopped by its pid.
+/// `jackd --no-realtime -n csbtest-<k> -d dummy`, stopped by its pid.
+///
+/// JACK keeps a registry of at most 8 server names per machine, and an entry
+/// is freed only when its server exits cleanly or a server of the same name
+/// starts again. Names unique to each test would fill it with every jackd
+/// that had to be killed, until no server could start. So names come from a
+/// small pool; a lock file held for the object's life reserves one.
 class JackServer {
  public:
-  /// Sets JACK_DEFAULT_SERVER to a name unique to this process; starts the
-  /// server now when `start` (else start() later).
+  /// Reserves a name and sets JACK_DEFAULT_SERVER to it; starts the server
+  /// now when `start` (else start() later). Throws, with jackd's own words,
+  /// when the server cannot start.
   explicit JackServer(bool start = true);
   ~JackServer();
-  /// Starts jackd and waits until a client can connect; false if it cannot.
+  JackServer(const JackServer&) = delete;
+  JackServer& operator=(const JackServer&) = delete;
+  /// Starts jackd and waits until a client can connect; false if it cannot
+  /// (error() says why).
   bool start();
   void stop();
   const std::string& name() const { return name_; }
+  const std::string& error() const { return error_; }
 
  private:
   std::string name_;
+  std::string log_;    // jackd's output
+  std::string error_;  // why the last start() failed
+  int lock_fd_ = -1;
   pid_t pid_ = -1;
 };
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -175,11 +176,31 @@ Closer& closer() {
   return c;
 }
 
+/// Longer than a JACK cycle in the periods a board uses (2048 frames at
+/// 44.1 kHz is 46 ms).
+constexpr auto kJackCycleGrace = std::chrono::milliseconds(100);
+
+/// RtMidi 5.0's JACK output frees its ring buffer before it closes its
+/// client, so a process cycle that passed its "port open?" check just before
+/// the close reads freed memory. Closing the port first and letting any
+/// cycle in flight end before the delete avoids that.
+void destroy(std::shared_ptr<RtMidiOut>& out) {
+  if (out && out->getCurrentApi() == RtMidi::UNIX_JACK && out->isPortOpen()) {
+    out->closePort();
+    std::this_thread::sleep_for(kJackCycleGrace);
+  }
+  out.reset();
+}
+template <class T>
+void destroy(std::shared_ptr<T>& p) {
+  p.reset();
+}
+
 template <class T>
 void close_later(std::unique_ptr<T> p) {
   if constexpr (requires { p->closing; })
     if (p) p->closing.store(true, std::memory_order_release);
-  if (p) closer().add([q = std::shared_ptr<T>(std::move(p))]() mutable { q.reset(); });
+  if (p) closer().add([q = std::shared_ptr<T>(std::move(p))]() mutable { destroy(q); });
 }
 
 }  // namespace
@@ -438,6 +459,7 @@ struct MidiDevice::OutPort {
   std::atomic<bool> open{false};
   bool refused = false;    // under lock: RtMidi reported an error during a send
   std::string name;        // loop thread
+  bool announce = false;   // loop thread: opened, on_state not called yet
   LoopErrors open_errors;  // written only on the opening thread
   std::thread::id opener = std::this_thread::get_id();
 
@@ -479,6 +501,7 @@ void MidiDevice::close_output(OutPort& o) {
   o.out = nullptr;
   o.open = false;
   o.unlock();
+  o.announce = false;
   close_later(std::move(out));
 }
 
@@ -536,7 +559,9 @@ void MidiDevice::open_output(std::size_t slot, const MidiBackend& backend,
   o.open.store(true, std::memory_order_release);
   o.unlock();
   spdlog::info("device {}: MIDI output '{}' connected", config_.name, name);
-  if (on_state_) on_state_(*this, static_cast<std::uint32_t>(slot), true, true);
+  // Said at the next scan: a JACK connection made now may only carry data a
+  // cycle or two later, and what the state change sends must not be lost.
+  o.announce = true;
 }
 
 void MidiDevice::scan(const MidiBackend& backend, std::vector<std::string>& taken_in,
@@ -544,6 +569,13 @@ void MidiDevice::scan(const MidiBackend& backend, std::vector<std::string>& take
   auto listed = [](const std::vector<std::string>& names, const std::string& n) {
     return std::find(names.begin(), names.end(), n) != names.end();
   };
+  for (std::size_t s = 0; s < kMaxPorts; ++s) {
+    OutPort& o = *out_[s];
+    if (o.announce && o.open.load()) {
+      o.announce = false;
+      if (on_state_) on_state_(*this, static_cast<std::uint32_t>(s), true, true);
+    }
+  }
   // Gone from the list (or the API went away): closed, looked for again.
   for (std::size_t s = 0; s < kMaxPorts; ++s) {
     if (in_[s] && !listed(backend.inputs(), in_[s]->name)) {

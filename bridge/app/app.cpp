@@ -8,6 +8,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <thread>
 
 #include <fmt/format.h>
@@ -15,6 +16,7 @@
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
+#include "app/systemd.hpp"
 #include "control/control_server.hpp"
 #include "core/clock.hpp"
 #include "core/text.hpp"
@@ -85,6 +87,7 @@ App::App(Config config, RunOptions options)
       scan_timer_(io_),
       drain_timer_(io_),
       retry_timer_(io_),
+      health_timer_(io_),
       midi_wake_(io_),
       backoff_(config_.csound.restart_delay) {
   started_at_ = std::chrono::steady_clock::now();
@@ -271,6 +274,9 @@ int App::run() {
   wait_midi();
   schedule_drain();
   start_engine();
+  watchdog_ = systemd::watchdog_interval();
+  if (watchdog_.count() > 0) spdlog::info("systemd watchdog: {} ms", watchdog_.count() / 1000);
+  schedule_health();
   io_.run();
   drain_messages();
   return exit_code_;
@@ -295,18 +301,89 @@ void App::handle_signal(int signo) {
       reset("SIGUSR1");
       break;
     case SIGHUP:
+      systemd::reloading();
       spdlog::warn(
           "SIGHUP: reloading the configuration is not supported by this version; "
           "resetting Csound instead");
       reset("SIGHUP");
+      systemd::ready(status_line());
       break;
   }
+}
+
+// --- systemd ---------------------------------------------------------------
+
+void App::schedule_health() {
+  if (stopping_ || !systemd::notify_enabled()) return;
+  // systemd wants a ping within every watchdog interval: twice per interval.
+  std::chrono::nanoseconds period = 1s;
+  if (watchdog_.count() > 0) period = std::min<std::chrono::nanoseconds>(period, watchdog_ / 2);
+  health_timer_.expires_after(period);
+  health_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopping_) return;
+    health_tick();
+    schedule_health();
+  });
+}
+
+void App::health_tick() {
+  // The loop is healthy: this runs on it. The performance thread is when it
+  // is not meant to be running, or when it made a k-cycle since the last tick.
+  std::uint64_t k = engine_->kcycles();
+  bool perf_ok = state_ != CsState::running || k != health_kcycles_;
+  health_kcycles_ = k;
+  if (!perf_ok && !perf_stalled_)
+    spdlog::error(
+        "csound: the performance thread made no k-cycle for {} ms; {}",
+        watchdog_.count() > 0 ? watchdog_.count() / 2000 : 1000,
+        watchdog_.count() > 0 ? "the systemd watchdog is no longer fed" : "it looks stuck");
+  else if (perf_ok && perf_stalled_)
+    spdlog::info("csound: the performance thread is moving again");
+  perf_stalled_ = !perf_ok;
+  if (perf_ok && watchdog_.count() > 0) systemd::watchdog();
+  std::string line = status_line();
+  if (line != sent_status_) {
+    systemd::status(line);
+    sent_status_ = line;
+  }
+}
+
+std::string App::status_line() const {
+  std::size_t connected = 0, total = serial_.size() + midi_.size();
+  for (const auto& g : serial_)
+    connected += std::any_of(g->ports().begin(), g->ports().end(),
+                             [](const auto& p) { return p && p->connected(); });
+  for (const auto& d : midi_) connected += d->connected();
+  std::string csd = std::filesystem::path(config_.csound.csd).filename().string();
+  std::string what;
+  switch (state_) {
+    case CsState::starting:
+      what = "starting " + csd;
+      break;
+    case CsState::running:
+      what = perf_stalled_ ? csd + " is stuck" : "playing " + csd;
+      break;
+    case CsState::paused:
+      what = "paused " + csd;
+      break;
+    case CsState::restarting:
+      what = "restarting " + csd;
+      break;
+    case CsState::failed:
+      what = csd + " failed: " + last_error_.substr(0, last_error_.find('\n'));
+      break;
+    case CsState::stopped:
+      what = "stopped";
+      break;
+  }
+  return fmt::format("{}; {} of {} devices connected", what, connected, total);
 }
 
 void App::shutdown(int code) {
   if (stopping_) return;
   stopping_ = true;
   exit_code_ = code;
+  systemd::stopping();
   // A second SIGTERM or Ctrl-C now kills at once (default dispositions), and
   // an orchestra stuck in a k-cycle cannot hold the stop past 2 s.
   boost::system::error_code ec;
@@ -322,6 +399,7 @@ void App::shutdown(int code) {
   scan_timer_.cancel();
   drain_timer_.cancel();
   retry_timer_.cancel();
+  health_timer_.cancel();
   control_.reset();
   for (auto& s : serial_) s->close_all("stopping");
   for (auto& m : midi_) m->close_all("stopping");
@@ -423,6 +501,15 @@ void App::on_engine_event(EngineEvent ev) {
   // An event of a performance a newer reset replaced (it ended, or started
   // only to be stopped, as the reset came) says nothing about now.
   if (stopping_ || ev.generation != generation_) return;
+  struct ReadyOnce {  // READY=1 once the first start was tried, whatever came of it
+    App& app;
+    ~ReadyOnce() {
+      if (app.ready_sent_ || app.stopping_) return;
+      app.ready_sent_ = true;
+      app.sent_status_ = app.status_line();
+      systemd::ready(app.sent_status_);
+    }
+  } ready_once{*this};
   switch (ev.kind) {
     case EngineEvent::Kind::started:
       sr_ = ev.sr;

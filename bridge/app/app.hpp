@@ -82,6 +82,11 @@ class App : private RouterSink {
   void shutdown(int code);
   void handle_signal(int signo);
   void wait_signals();
+  /// Every health period: STATUS= when it changed, WATCHDOG=1 while healthy.
+  void schedule_health();
+  void health_tick();
+  /// The state in a few words, for systemd's STATUS=.
+  std::string status_line() const;
 
   void handle_command(ControlSession& session, const std::string& line,
                       std::function<void(std::string)> reply);
@@ -103,6 +108,7 @@ class App : private RouterSink {
   boost::asio::steady_timer scan_timer_;
   boost::asio::steady_timer drain_timer_;
   boost::asio::steady_timer retry_timer_;
+  boost::asio::steady_timer health_timer_;
   ChannelTable channels_;
   std::unique_ptr<Router> router_;
   std::vector<std::unique_ptr<SerialGroup>> serial_;
@@ -126,6 +132,12 @@ class App : private RouterSink {
   double sr_ = 0, kr_ = 0;
   int ksmps_ = 0;
   std::uint64_t csound_errors_ = 0;
+  // systemd (SPEC §7)
+  bool ready_sent_ = false;
+  std::string sent_status_;
+  std::chrono::microseconds watchdog_{0};
+  std::uint64_t health_kcycles_ = 0;  ///< k-cycles at the last health tick
+  bool perf_stalled_ = false;
   /// Channels added only because a client asked for them with `get`.
   static constexpr std::size_t kMaxWatched = 256;
   std::size_t watched_ = 0;

@@ -15,12 +15,16 @@
 #include <string>
 #include <vector>
 
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/dup_filter_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "app/app.hpp"
+#include "app/systemd.hpp"
 #include "config/loader.hpp"
 #include "midi/midi_ports.hpp"
 
@@ -61,10 +65,40 @@ std::optional<csb::Config> load_or_report(const std::string& path) {
   }
 }
 
+/// `<N>` syslog priorities, which the journal reads off the start of a line.
+class JournalPriority : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    // trace, debug, info, warn, err, critical, off
+    static constexpr std::string_view kPrefix[] = {"<7>", "<7>", "<6>", "<4>", "<3>", "<2>", "<6>"};
+    auto p = kPrefix[static_cast<int>(msg.level)];
+    dest.append(p.data(), p.data() + p.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<JournalPriority>();
+  }
+};
+
 void setup_logging(const std::string& level) {
-  auto logger = spdlog::stderr_color_mt("csbridge");
+  // The same line again and again (a port that cannot open, a board sending
+  // garbage) is said once, then counted: "Skipped N duplicate messages".
+  auto dedup = std::make_shared<spdlog::sinks::dup_filter_sink_mt>(std::chrono::seconds(30));
+  bool journal = csb::systemd::stderr_is_journal();
+  if (journal)
+    dedup->add_sink(std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  else
+    dedup->add_sink(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+  auto logger = std::make_shared<spdlog::logger>("csbridge", dedup);
   spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
+  if (journal) {
+    // The journal stamps each line itself.
+    auto f = std::make_unique<spdlog::pattern_formatter>();
+    f->add_flag<JournalPriority>('*').set_pattern("%*%v");
+    spdlog::set_formatter(std::move(f));
+  } else {
+    spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
+  }
   spdlog::set_level(spdlog::level::from_str(level));
 }
 

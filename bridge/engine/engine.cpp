@@ -7,7 +7,10 @@
 #include <csound_type_system.h>
 // clang-format on
 
+#include <pthread.h>
+#include <sched.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <algorithm>
@@ -15,6 +18,8 @@
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
+
+#include <spdlog/spdlog.h>
 
 #include "core/clock.hpp"
 #include "core/midi.hpp"
@@ -25,6 +30,32 @@ namespace csb {
 namespace {
 
 using namespace std::chrono_literals;
+
+/// Below JACK's own threads (its default is 70 on Debian's jackd2).
+constexpr int kPerformancePriority = 60;
+
+/// Raises the calling (performance) thread to SCHED_FIFO when the process is
+/// allowed realtime priority (RLIMIT_RTPRIO, as the unit's LimitRTPRIO=
+/// sets it); stays as it is, quietly, when not. Said once per process.
+void raise_priority() {
+  static std::atomic<bool> said{false};
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_RTPRIO, &rl) != 0 || rl.rlim_cur == 0) {
+    if (!said.exchange(true))
+      spdlog::debug("csound: no realtime priority allowed (RLIMIT_RTPRIO 0); normal scheduling");
+    return;
+  }
+  sched_param sp{};
+  sp.sched_priority = static_cast<int>(std::min<rlim_t>(rl.rlim_cur, kPerformancePriority));
+  int rc = ::pthread_setschedparam(::pthread_self(), SCHED_FIFO, &sp);
+  if (!said.exchange(true)) {
+    if (rc == 0)
+      spdlog::info("csound: performance thread at realtime priority {} (SCHED_FIFO)",
+                   sp.sched_priority);
+    else
+      spdlog::debug("csound: realtime priority refused ({}); normal scheduling", std::strerror(rc));
+  }
+}
 
 /// A `line:` template split once into pieces, formatted without allocating.
 struct LineTemplate {
@@ -304,6 +335,7 @@ struct EngineCallbacks {
     auto* impl = static_cast<Engine::Impl*>(data);
     Engine& e = *impl->owner;
     if (!impl->obey_requests()) return;
+    if (impl->first_cycle) raise_priority();
     // The k-cycle before has just ended: its outputs leave now, before any
     // pacing sleep, not a k-period later.
     {

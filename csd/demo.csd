@@ -1,6 +1,6 @@
 <CsoundSynthesizer>
 <CsOptions>
--d -m0
+-odac -d -m0
 </CsOptions>
 <CsInstruments>
 ; csbridge demo orchestra, run by mappings/default.yaml.

@@ -519,6 +519,14 @@ void App::on_engine_event(EngineEvent ev) {
       for (auto& [name, is_string] : ev.channels)
         channels_.add(name, is_string ? ChannelType::string : ChannelType::control);
       last_error_.clear();
+      if (ev.audio_fallback)
+        spdlog::warn(
+            "csound: no audio device could be opened ({}); playing without sound, paced by the "
+            "clock as with --audio null. A sound card plugged in later is used at the next reset",
+            ev.error.substr(ev.error.rfind('\n') + 1));
+      else if (audio_fallback_)
+        spdlog::info("csound: the audio device opened; playing with sound");
+      audio_fallback_ = ev.audio_fallback;
       state_ = pause_wanted_ ? CsState::paused : CsState::running;
       spdlog::info("csound: {} {} (sr {}, ksmps {})",
                    pause_wanted_ ? "paused at the start of" : "playing", config_.csound.csd, sr_,
@@ -745,6 +753,9 @@ json App::status_json() const {
         {"sr", sr_},
         {"ksmps", ksmps_},
         {"kr", kr_},
+        {"audio", options_.audio_null ? "null"
+                  : audio_fallback_   ? "null (no audio device opened)"
+                                      : "device"},
         {"error_messages", csound_errors_}}},
       {"devices", devices_json()},
       {"latency_us",

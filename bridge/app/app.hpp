@@ -138,6 +138,7 @@ class App : private RouterSink {
   std::chrono::microseconds watchdog_{0};
   std::uint64_t health_kcycles_ = 0;  ///< k-cycles at the last health tick
   bool perf_stalled_ = false;
+  bool audio_fallback_ = false;  ///< the performance plays with null audio: no device opened
   /// Channels added only because a client asked for them with `get`.
   static constexpr std::size_t kMaxWatched = 256;
   std::size_t watched_ = 0;

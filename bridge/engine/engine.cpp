@@ -287,6 +287,8 @@ struct Engine::Impl {
   std::int64_t pace(std::int64_t now);
   void control_loop();
   bool start_performance(EngineEvent& ev);
+  /// Resets (unless fresh), sets the host callbacks and compiles; Csound's result.
+  int compile(bool null_audio);
   MYFLT* channel_ptr(ChannelSlot& s);
   void fetch_slot_ptrs();
   void apply_slot(std::uint32_t i, std::int64_t now, bool record_latency);
@@ -600,7 +602,7 @@ void Engine::Impl::run_feedback(std::int64_t now) {
   }
 }
 
-bool Engine::Impl::start_performance(EngineEvent& ev) {
+int Engine::Impl::compile(bool null_audio) {
   if (!fresh) csoundReset(cs);
   fresh = false;
   // csoundReset drops the host data's callbacks: set them again every time.
@@ -621,7 +623,7 @@ bool Engine::Impl::start_performance(EngineEvent& ev) {
     args.emplace_back("-+rtmidi=hostbased");
     args.emplace_back("-M0");
   }
-  if (settings.audio_null) {
+  if (null_audio) {
     args.emplace_back("-odac");
     args.emplace_back("-+rtaudio=null");
   }
@@ -635,10 +637,33 @@ bool Engine::Impl::start_performance(EngineEvent& ev) {
   int r = csoundCompile(cs, static_cast<int>(argv.size()), argv.data());
   pace_origin_ns = steady_ns();  // csoundStart opened the null module's clock just now
   capturing = false;
+  return r;
+}
+
+bool Engine::Impl::start_performance(EngineEvent& ev) {
+  bool null_audio = settings.audio_null;
+  int r = compile(null_audio);
+  auto errors = [&] {
+    std::string e = !captured_errors.empty() ? captured_errors : captured_tail;
+    while (!e.empty() && e.back() == '\n') e.pop_back();
+    return e;
+  };
+  if (r != 0 && !null_audio) {
+    // No sound card (yet): play on, paced by the clock, rather than not at
+    // all. The next reset tries the sound card again.
+    std::string e = errors();
+    if (e.find("real time audio") != std::string::npos) {
+      null_audio = true;
+      r = compile(true);
+      if (r == 0) {
+        ev.audio_fallback = true;
+        ev.error = e;
+      }
+    }
+  }
   if (r != 0) {
     ev.kind = EngineEvent::Kind::start_failed;
-    ev.error = !captured_errors.empty() ? captured_errors : captured_tail;
-    while (!ev.error.empty() && ev.error.back() == '\n') ev.error.pop_back();
+    ev.error = errors();
     if (ev.error.empty()) ev.error = "Csound could not compile or start " + settings.csd;
     return false;
   }
@@ -646,7 +671,7 @@ bool Engine::Impl::start_performance(EngineEvent& ev) {
   ev.sr = csoundGetSr(cs);
   ev.kr = csoundGetKr(cs);
   ev.ksmps = static_cast<int>(csoundGetKsmps(cs));
-  precise_pacing = settings.audio_null;
+  precise_pacing = null_audio;
   period_ns = 1e9 / ev.kr;
   // One k-period behind the null module's clock: it then never sleeps itself
   // (it always finds itself due), and each k-cycle costs one wake-up, as with

@@ -75,6 +75,9 @@ struct EngineEvent {
   int status = 0;  ///< ended: CsoundPerformanceThread::Join() (1 stop, 2 score end, <0 error)
   bool requested = false;  ///< ended: because stop() or restart() asked for it
   std::string error;       ///< start_failed: Csound's own error lines
+  /// started: no audio device opened (why in `error`), so the performance
+  /// plays silently, paced by the clock as with --audio null.
+  bool audio_fallback = false;
   double sr = 0, kr = 0;
   int ksmps = 0;
   /// started: channels the orchestra declares (name, true for string channels).

@@ -255,3 +255,26 @@ alwayson 1
   EXPECT_LT(Clock::now() - t0, 2s);
   EXPECT_NE(bridge->log().find("did not stop"), std::string::npos) << bridge->log();
 }
+
+TEST_F(EngineFixture, Engine_NoAudioDeviceFallsBackToNullAudioAndSaysSo) {
+  // A real-time output to a device that cannot open: here a sound card that
+  // is not there (-+rtaudio=alsa -odac:hw:97,0).
+  dir.write("test.csd", make_csd(kCopy, "f0 z", "-d -m0 -+rtaudio=alsa -odac:hw:97,0"));
+  bridge = std::make_unique<Bridge>(
+      dir, dir.write("test.yaml", "csound:\n  csd: test.csd\n  restart_delay: 100ms\n"),
+      std::vector<std::string>{}, /*audio_null=*/false);
+  ASSERT_TRUE(bridge->wait_state("running")) << bridge->log();
+  auto s = status();
+  EXPECT_EQ(s["csound"]["audio"], "null (no audio device opened)") << s.dump();
+  EXPECT_NE(bridge->log().find("no audio device could be opened"), std::string::npos)
+      << bridge->log();
+  // Paced by the clock, not as fast as the machine goes: about 750 k-cycles a second.
+  long k0 = status()["csound"].value("kcycles", 0L);
+  std::this_thread::sleep_for(1s);
+  long k1 = status()["csound"].value("kcycles", 0L);
+  EXPECT_GT(k1 - k0, 300);
+  EXPECT_LT(k1 - k0, 1200);
+  // Values still flow.
+  EXPECT_EQ(bridge->ctl("set x 0.5")["ok"], true);
+  EXPECT_TRUE(bridge->wait_value("y", 0.5)) << bridge->log();
+}

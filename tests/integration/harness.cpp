@@ -159,11 +159,12 @@ void PtyBoard::replug() {
 
 // --- Bridge ----------------------------------------------------------------
 
-Bridge::Bridge(const TempDir& dir, const std::string& config, std::vector<std::string> extra) {
+Bridge::Bridge(const TempDir& dir, const std::string& config, std::vector<std::string> extra,
+               bool audio_null) {
   socket_ = dir.file("ctl.sock");
   log_path_ = dir.file("bridge.log");
-  std::vector<std::string> args{CSBRIDGE_BIN, "run",       config, "--audio",
-                                "null",       "--control", socket_};
+  std::vector<std::string> args{CSBRIDGE_BIN, "run", config, "--control", socket_};
+  if (audio_null) args.insert(args.end(), {"--audio", "null"});
   args.insert(args.end(), extra.begin(), extra.end());
   pid_t parent = ::getpid();
   pid_ = ::fork();

@@ -64,8 +64,10 @@ class PtyBoard {
 /// The csbridge binary running one config.
 class Bridge {
  public:
-  /// Starts `csbridge run CONFIG --audio null --control <dir>/ctl.sock`.
-  Bridge(const TempDir& dir, const std::string& config, std::vector<std::string> extra = {});
+  /// Starts `csbridge run CONFIG --audio null --control <dir>/ctl.sock`
+  /// (without `--audio null` when `audio_null` is false).
+  Bridge(const TempDir& dir, const std::string& config, std::vector<std::string> extra = {},
+         bool audio_null = true);
   ~Bridge();
 
   /// Sends one control command; the parsed reply (or {"ok":false,...} when

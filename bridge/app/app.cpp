@@ -501,15 +501,6 @@ void App::on_engine_event(EngineEvent ev) {
   // An event of a performance a newer reset replaced (it ended, or started
   // only to be stopped, as the reset came) says nothing about now.
   if (stopping_ || ev.generation != generation_) return;
-  struct ReadyOnce {  // READY=1 once the first start was tried, whatever came of it
-    App& app;
-    ~ReadyOnce() {
-      if (app.ready_sent_ || app.stopping_) return;
-      app.ready_sent_ = true;
-      app.sent_status_ = app.status_line();
-      systemd::ready(app.sent_status_);
-    }
-  } ready_once{*this};
   switch (ev.kind) {
     case EngineEvent::Kind::started:
       sr_ = ev.sr;
@@ -560,6 +551,12 @@ void App::on_engine_event(EngineEvent ev) {
       }
       break;
     }
+  }
+  // READY=1 once the first start was tried, whatever came of it.
+  if (!ready_sent_ && !stopping_) {
+    ready_sent_ = true;
+    sent_status_ = status_line();
+    systemd::ready(sent_status_);
   }
 }
 

@@ -223,17 +223,7 @@ TEST_F(EngineFixture, Engine_LatencyIsMeasuredPerKcycle) {
 
 TEST_F(EngineFixture, Engine_StuckOrchestraStillStopsWithinTwoSeconds) {
   // An endless k-rate loop: Csound never gets back to its message queue.
-  const char* orc = R"(
-instr 1
-  if timeinsts() > 0.2 then
-    kcount = 0
-  spin:
-    kcount += 1
-    if kcount > -1 kgoto spin
-  endif
-endin
-alwayson 1
-)";
+  std::string orc = stuck_orchestra("timeinsts() > 0.2");
   bridge = std::make_unique<Bridge>(dir, config("", "f0 z", orc));
   ASSERT_TRUE(bridge->wait_state("running")) << bridge->log();
   // Stuck: the k-cycle count stops moving (on a busy machine performance

@@ -377,4 +377,10 @@ std::string make_csd(const std::string& body, const std::string& score,
          body + "\n</CsInstruments>\n<CsScore>\n" + score + "\n</CsScore>\n</CsoundSynthesizer>\n";
 }
 
+std::string stuck_orchestra(const std::string& condition) {
+  return "instr 1\n  if " + condition +
+         " then\n    kcount = 0\n  spin:\n    kcount += 1\n    if kcount > -1 kgoto spin\n"
+         "  endif\nendin\nalwayson 1\n";
+}
+
 }  // namespace csbt

@@ -128,6 +128,10 @@ RunResult run_csbridge(const std::vector<std::string>& args, std::chrono::second
 /// Polls `pred` until true or `timeout`.
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 5s);
 
+/// An orchestra whose instr 1 (always on) loops for ever inside one k-cycle
+/// once the k-rate `condition` holds: Csound never gets back to its queue.
+std::string stuck_orchestra(const std::string& condition);
+
 /// A test CSD: `body` is the orchestra after the header (sr 48000, ksmps 64).
 std::string make_csd(const std::string& body, const std::string& score = "f0 z",
                      const std::string& options = "-d -m0");

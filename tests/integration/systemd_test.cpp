@@ -178,17 +178,7 @@ TEST_F(SystemdFixture, ABrokenCsdIsStillReadyAndSaysWhy) {
 TEST_F(SystemdFixture, AStuckPerformanceThreadStopsTheWatchdogPings) {
   env.set("WATCHDOG_USEC", "400000");
   // An endless k-rate loop once the channel "hang" is set.
-  const char* orc = R"(
-instr 1
-  if chnget:k("hang") == 1 then
-    kcount = 0
-  spin:
-    kcount += 1
-    if kcount > -1 kgoto spin
-  endif
-endin
-alwayson 1
-)";
+  std::string orc = stuck_orchestra("chnget:k(\"hang\") == 1");
   bridge = std::make_unique<Bridge>(dir, config(orc));
   std::vector<NotifySocket::Message> seen;
   ASSERT_TRUE(notify->wait_for("READY=1", seen)) << bridge->log();

@@ -2,6 +2,7 @@
 
 #include <glob.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/systemd.hpp"
+#include "config/loader.hpp"
 #include "control/control_server.hpp"
 #include "core/clock.hpp"
 #include "core/text.hpp"
@@ -63,6 +65,13 @@ std::vector<std::pair<std::string, bool>> split_command(const std::string& line)
   return words;
 }
 
+std::uint32_t index_of(const SerialGroup& g) {
+  return g.ports()[0]->index();
+}
+std::uint32_t index_of(const MidiDevice& m) {
+  return m.index();
+}
+
 std::string error_reply(const std::string& message) {
   return to_line(json{{"ok", false}, {"error", message}});
 }
@@ -88,8 +97,11 @@ App::App(Config config, RunOptions options)
       drain_timer_(io_),
       retry_timer_(io_),
       health_timer_(io_),
+      watch_timer_(io_),
+      save_timer_(io_),
       midi_wake_(io_),
-      backoff_(config_.csound.restart_delay) {
+      backoff_(config_.csound.restart_delay),
+      state_store_(StateStore::default_dir()) {
   started_at_ = std::chrono::steady_clock::now();
   // First, so a stop asked for during start-up is a clean stop too.
   for (int signo : {SIGINT, SIGTERM, SIGUSR1, SIGHUP}) signals_.add(signo);
@@ -110,6 +122,7 @@ App::App(Config config, RunOptions options)
 }
 
 App::~App() {
+  if (checker_.joinable()) checker_.join();
   engine_.reset();  // joins Csound's threads before the devices they write to go
   serial_.clear();
   midi_.clear();
@@ -118,59 +131,76 @@ App::~App() {
   midi_wake_.release();  // the waker owns the eventfd
 }
 
+bool App::has_feedback(const Config& config, const std::string& device) const {
+  return std::any_of(config.feedback.begin(), config.feedback.end(),
+                     [&](const Feedback& f) { return f.device == device; });
+}
+
+SerialGroup* App::serial_group(std::uint32_t index) const {
+  for (const auto& g : serial_)
+    if (g->ports()[0]->index() == index) return g.get();
+  return nullptr;
+}
+
+std::unique_ptr<MidiDevice> App::make_midi(const DeviceConfig& d, std::uint32_t index,
+                                           bool wants_output) {
+  if (!midi_waker_) midi_waker_ = std::make_shared<MidiWaker>();
+  if (!midi_backend_) midi_backend_ = std::make_unique<MidiBackend>(config_.midi_api);
+  return std::make_unique<MidiDevice>(
+      d, index, wants_output, midi_waker_,
+      [this](MidiDevice& dev, std::uint32_t port, const MidiMessage& m, std::int64_t t) {
+        on_midi_message(dev, port, m, t);
+      },
+      [this](MidiDevice& dev, std::uint32_t port, bool output, bool connected) {
+        if (!output && !connected) {
+          router_->reset_port(dev.index(), port);
+          release_held(dev.index(), port);
+        }
+        // A device's outputs all get the last values when one comes (back).
+        if (output && connected) engine_->resend_feedback(&dev, &dev);
+      });
+}
+
+std::unique_ptr<SerialGroup> App::make_serial(const DeviceConfig& d, std::uint32_t index) {
+  return std::make_unique<SerialGroup>(
+      io_, d, index,
+      [this](SerialDevice& dev, std::string_view line, std::int64_t t) {
+        router_->on_line(dev.index(), line, t, dev.counters());
+      },
+      [this](SerialDevice& dev, const MidiMessage& m, std::int64_t t) {
+        router_->on_midi(dev.index(), m, t, dev.counters(), dev.port_index());
+        if (dev.config().passthrough) pass_through(dev.index(), dev.port_index(), m);
+      },
+      [this](SerialDevice& dev, bool connected) {
+        if (!connected && dev.config().format == SerialFormat::midi) {
+          router_->reset_port(dev.index(), dev.port_index());
+          release_held(dev.index(), dev.port_index());
+        }
+        // Only the board that came back gets the last feedback values.
+        if (connected)
+          if (SerialGroup* g = serial_group(dev.index())) engine_->resend_feedback(g, &dev);
+      });
+}
+
 void App::build_devices() {
-  std::vector<FeedbackBinding> feedback;
-  bool host_midi = false;
-  auto has_feedback = [&](const std::string& name) {
-    return std::any_of(config_.feedback.begin(), config_.feedback.end(),
-                       [&](const Feedback& f) { return f.device == name; });
-  };
   for (std::uint32_t i = 0; i < config_.devices.size(); ++i) {
     const DeviceConfig& d = config_.devices[i];
-    if (d.passthrough) host_midi = true;
     if (d.kind == DeviceKind::midi) {
-      if (!midi_waker_) {
-        midi_waker_ = std::make_shared<MidiWaker>();
-        midi_backend_ = std::make_unique<MidiBackend>(config_.midi_api);
-      }
-      midi_.push_back(std::make_unique<MidiDevice>(
-          d, i, has_feedback(d.name), midi_waker_,
-          [this](MidiDevice& dev, std::uint32_t port, const MidiMessage& m, std::int64_t t) {
-            on_midi_message(dev, port, m, t);
-          },
-          [this](MidiDevice& dev, std::uint32_t port, bool output, bool connected) {
-            if (!output && !connected) {
-              router_->reset_port(dev.index(), port);
-              release_held(dev.index(), port);
-            }
-            // A device's outputs all get the last values when one comes (back).
-            if (output && connected) engine_->resend_feedback(&dev, &dev);
-          }));
-      continue;
-    }
-    if (d.format == SerialFormat::firmata) {
+      midi_.push_back(make_midi(d, i, has_feedback(config_, d.name)));
+    } else if (d.format == SerialFormat::firmata) {
       spdlog::warn("device {}: serial format firmata is not handled by this version; ignored",
                    d.name);
-      continue;
+    } else {
+      serial_.push_back(make_serial(d, i));
     }
-    serial_.push_back(std::make_unique<SerialGroup>(
-        io_, d, i,
-        [this](SerialDevice& dev, std::string_view line, std::int64_t t) {
-          router_->on_line(dev.index(), line, t, dev.counters());
-        },
-        [this](SerialDevice& dev, const MidiMessage& m, std::int64_t t) {
-          router_->on_midi(dev.index(), m, t, dev.counters(), dev.port_index());
-          if (dev.config().passthrough) pass_through(dev.index(), dev.port_index(), m);
-        },
-        [this, group_index = serial_.size()](SerialDevice& dev, bool connected) {
-          if (!connected && dev.config().format == SerialFormat::midi) {
-            router_->reset_port(dev.index(), dev.port_index());
-            release_held(dev.index(), dev.port_index());
-          }
-          // Only the board that came back gets the last feedback values.
-          if (connected) engine_->resend_feedback(serial_[group_index].get(), &dev);
-        }));
   }
+  configure_engine();
+}
+
+void App::configure_engine() {
+  std::vector<FeedbackBinding> feedback;
+  bool host_midi = false;
+  for (const DeviceConfig& d : config_.devices) host_midi = host_midi || d.passthrough;
   for (const Feedback& f : config_.feedback) {
     FeedbackBinding b;
     b.config = f;
@@ -188,11 +218,10 @@ void App::build_devices() {
     }
     feedback.push_back(std::move(b));
   }
-  if (config_.csound.watch)
-    spdlog::warn(
-        "csound.watch: watching the CSD for changes is not supported by this version; "
-        "use `csbridge ctl reset` after editing it");
-  if (midi_waker_) midi_wake_.assign(midi_waker_->fd());
+  if (midi_waker_ && !midi_wake_.is_open()) {
+    midi_wake_.assign(midi_waker_->fd());
+    wait_midi();
+  }
   engine_->configure({config_.csound.csd, config_.csound.options, options_.audio_null, host_midi},
                      std::move(feedback));
 }
@@ -270,10 +299,12 @@ int App::run() {
   pthread_sigmask(SIG_UNBLOCK, &handled, nullptr);
   spdlog::info("csbridge: config {}, CSD {}, control socket {}", config_.path, config_.csound.csd,
                control_->path());
+  restore_values();
   scan_devices();
-  wait_midi();
   schedule_drain();
   start_engine();
+  start_watch();
+  schedule_save();
   watchdog_ = systemd::watchdog_interval();
   if (watchdog_.count() > 0) spdlog::info("systemd watchdog: {} ms", watchdog_.count() / 1000);
   schedule_health();
@@ -301,12 +332,7 @@ void App::handle_signal(int signo) {
       reset("SIGUSR1");
       break;
     case SIGHUP:
-      systemd::reloading();
-      spdlog::warn(
-          "SIGHUP: reloading the configuration is not supported by this version; "
-          "resetting Csound instead");
-      reset("SIGHUP");
-      systemd::ready(status_line());
+      reload("SIGHUP");
       break;
   }
 }
@@ -362,6 +388,7 @@ std::string App::status_line() const {
       break;
     case CsState::running:
       what = perf_stalled_ ? csd + " is stuck" : "playing " + csd;
+      if (!watch_error_.empty()) what += " (its edit does not compile)";
       break;
     case CsState::paused:
       what = "paused " + csd;
@@ -376,7 +403,11 @@ std::string App::status_line() const {
       what = "stopped";
       break;
   }
-  return fmt::format("{}; {} of {} devices connected", what, connected, total);
+  std::string line = fmt::format("{}; {} of {} devices connected", what, connected, total);
+  if (!config_errors_.empty())
+    line += fmt::format("; reload refused ({} problem{})", config_errors_.size(),
+                        config_errors_.size() == 1 ? "" : "s");
+  return line;
 }
 
 void App::shutdown(int code) {
@@ -400,6 +431,9 @@ void App::shutdown(int code) {
   drain_timer_.cancel();
   retry_timer_.cancel();
   health_timer_.cancel();
+  watch_timer_.cancel();
+  save_timer_.cancel();
+  save_values();
   control_.reset();
   for (auto& s : serial_) s->close_all("stopping");
   for (auto& m : midi_) m->close_all("stopping");
@@ -501,6 +535,12 @@ void App::on_engine_event(EngineEvent ev) {
   // An event of a performance a newer reset replaced (it ended, or started
   // only to be stopped, as the reset came) says nothing about now.
   if (stopping_ || ev.generation != generation_) return;
+  // The performance before this one has ended: nothing sends feedback to
+  // the devices a reload closed any more.
+  if (ev.kind != EngineEvent::Kind::ended) {
+    retired_serial_.clear();
+    retired_midi_.clear();
+  }
   switch (ev.kind) {
     case EngineEvent::Kind::started:
       sr_ = ev.sr;
@@ -574,6 +614,333 @@ void App::resume() {
   if (state_ == CsState::paused) state_ = CsState::running;
 }
 
+// --- reload (SPEC §4) ----------------------------------------------------
+
+void App::reload(const char* why, Reply reply) {
+  if (stopping_) {
+    if (reply) reply(error_reply("stopping"));
+    return;
+  }
+  if (reloading_) {
+    // The file may have changed again since this one was read: read it once more after.
+    reload_again_ = true;
+    if (reply) reload_next_replies_.push_back(std::move(reply));
+    return;
+  }
+  if (reply) reload_replies_.push_back(std::move(reply));
+  reloading_ = true;
+  systemd::reloading();
+  spdlog::info("reload ({}): reading {}", why, config_.path);
+  std::shared_ptr<Config> next;
+  try {
+    next = std::make_shared<Config>(load_config_file(config_.path));
+  } catch (const ConfigError& e) {
+    std::vector<std::string> errors;
+    for (const auto& d : e.diagnostics()) errors.push_back(d.to_string());
+    return refuse_reload(std::move(errors));
+  } catch (const std::exception& e) {
+    return refuse_reload({fmt::format("{}: {}", config_.path, e.what())});
+  }
+  // A performance that plays is never stopped for a CSD that cannot replace
+  // it: compile the new one first, off the loop.
+  if (state_ != CsState::running && state_ != CsState::paused)
+    return apply_config(std::move(*next));
+  check_csd(next->csound.csd, next->csound.options, [this, next](std::string errors) {
+    if (stopping_) return;
+    if (!errors.empty() && (state_ == CsState::running || state_ == CsState::paused)) {
+      std::vector<std::string> lines{
+          fmt::format("{}: the CSD {} does not compile:", next->path, next->csound.csd)};
+      for (std::size_t p = 0; p < errors.size();) {
+        std::size_t nl = errors.find('\n', p);
+        if (nl == std::string::npos) nl = errors.size();
+        if (nl > p) lines.push_back("  " + errors.substr(p, nl - p));
+        p = nl + 1;
+      }
+      return refuse_reload(std::move(lines));
+    }
+    apply_config(std::move(*next));
+  });
+}
+
+void App::refuse_reload(std::vector<std::string> errors) {
+  for (const auto& e : errors) spdlog::error("reload: {}", e);
+  std::string summary =
+      fmt::format("{} problem{} in {}; still running the configuration loaded before",
+                  errors.size(), errors.size() == 1 ? "" : "s", config_.path);
+  spdlog::error("reload: {}", summary);
+  config_errors_ = errors;
+  finish_reload(json{{"ok", false}, {"error", summary}, {"errors", errors}});
+}
+
+void App::apply_config(Config next) {
+  // A device stays open, connection and counters included, when its entry
+  // is the same in both files; any other is closed, and a new one opened.
+  auto same = [&](const DeviceConfig& a, const DeviceConfig& b) {
+    return a.name == b.name && a.kind == b.kind && a.glob == b.glob &&
+           a.passthrough == b.passthrough && a.baud == b.baud && a.format == b.format &&
+           a.columns == b.columns && a.max_line == b.max_line && a.flow == b.flow && a.dtr == b.dtr;
+  };
+  bool same_api = next.midi_api == config_.midi_api;
+  std::vector<std::unique_ptr<SerialGroup>> serial;
+  std::vector<std::unique_ptr<MidiDevice>> midi;
+  std::vector<std::uint32_t> fresh;  // config indices of devices to make
+  json kept = json::array(), opened = json::array(), closed = json::array();
+  for (std::uint32_t i = 0; i < next.devices.size(); ++i) {
+    const DeviceConfig& d = next.devices[i];
+    if (d.kind == DeviceKind::midi) {
+      auto it = std::find_if(midi_.begin(), midi_.end(), [&](auto& m) {
+        return m && same_api && same(m->config(), d) &&
+               m->wants_output() == has_feedback(next, d.name);
+      });
+      if (it != midi_.end()) {
+        (*it)->set_index(i);
+        midi.push_back(std::move(*it));
+        kept.push_back(d.name);
+        continue;
+      }
+    } else if (d.format != SerialFormat::firmata) {
+      auto it = std::find_if(serial_.begin(), serial_.end(),
+                             [&](auto& g) { return g && same(g->config(), d); });
+      if (it != serial_.end()) {
+        (*it)->set_index(i);
+        serial.push_back(std::move(*it));
+        kept.push_back(d.name);
+        continue;
+      }
+    }
+    fresh.push_back(i);
+  }
+  // Closed under the old configuration (their held notes end, their MIDI
+  // state goes), kept until the old performance is gone.
+  for (auto& g : serial_)
+    if (g) {
+      closed.push_back(g->config().name);
+      g->close_all("closed by the reload");
+      retired_serial_.push_back(std::move(g));
+    }
+  for (auto& m : midi_)
+    if (m) {
+      closed.push_back(m->config().name);
+      m->close_all("closed by the reload");
+      retired_midi_.push_back(std::move(m));
+    }
+  if (!same_api) midi_backend_.reset();
+  held_.clear();
+
+  if (options_.control_path.empty() &&
+      (next.control.socket != config_.control.socket || next.control.mode != config_.control.mode))
+    spdlog::warn("reload: control: a new socket path or mode takes effect at the next start");
+  config_ = std::move(next);
+  serial_ = std::move(serial);
+  midi_ = std::move(midi);
+  router_ = std::make_unique<Router>(config_, channels_, static_cast<RouterSink&>(*this));
+  for (std::uint32_t i : fresh) {
+    const DeviceConfig& d = config_.devices[i];
+    if (d.kind == DeviceKind::midi) {
+      midi_.push_back(make_midi(d, i, has_feedback(config_, d.name)));
+    } else if (d.format == SerialFormat::firmata) {
+      spdlog::warn("device {}: serial format firmata is not handled by this version; ignored",
+                   d.name);
+      continue;
+    } else {
+      serial_.push_back(make_serial(d, i));
+    }
+    opened.push_back(d.name);
+  }
+  // Listed in the order of the file.
+  auto by_index = [](auto& a, auto& b) { return index_of(*a) < index_of(*b); };
+  std::sort(serial_.begin(), serial_.end(), by_index);
+  std::sort(midi_.begin(), midi_.end(), by_index);
+  configure_engine();
+
+  ++reloads_;
+  config_errors_.clear();
+  backoff_ = config_.csound.restart_delay;
+  spdlog::info("reload: applied {}: {} device(s) kept open, {} opened, {} closed", config_.path,
+               kept.size(), opened.size(), closed.size());
+  scan_timer_.cancel();
+  scan_devices();  // the new devices now, not a scan period later
+  start_watch();
+  reset("reload");
+  finish_reload(json{{"ok", true},
+                     {"config", config_.path},
+                     {"devices", {{"kept", kept}, {"opened", opened}, {"closed", closed}}}});
+}
+
+void App::finish_reload(const json& outcome) {
+  reloading_ = false;
+  auto replies = std::move(reload_replies_);
+  reload_replies_.clear();
+  std::string line = to_line(outcome);
+  for (auto& r : replies) r(line);
+  sent_status_ = status_line();
+  systemd::ready(sent_status_);
+  if (reload_again_ && !stopping_) {
+    reload_again_ = false;
+    reload_replies_ = std::move(reload_next_replies_);
+    reload_next_replies_.clear();
+    reload("asked again during a reload");
+  }
+}
+
+// --- CSD compile checks ----------------------------------------------------
+
+void App::check_csd(std::string csd, std::vector<std::string> options,
+                    std::function<void(std::string)> done) {
+  checks_.push_back({std::move(csd), std::move(options), std::move(done)});
+  if (!checking_) next_check();
+}
+
+void App::next_check() {
+  if (checks_.empty() || stopping_) return;
+  checking_ = true;
+  if (checker_.joinable()) checker_.join();  // it has posted its result: done
+  Check c = std::move(checks_.front());
+  checks_.pop_front();
+  checker_ = std::thread([this, c = std::move(c)]() mutable {
+    std::string errors = test_compile(c.csd, c.options);
+    asio::post(io_, [this, errors = std::move(errors), done = std::move(c.done)] {
+      checking_ = false;
+      done(errors);
+      next_check();
+    });
+  });
+}
+
+// --- csound.watch ------------------------------------------------------------
+
+App::FileSig App::file_sig(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {};
+  return {true, static_cast<std::uint64_t>(st.st_ino), static_cast<std::uint64_t>(st.st_size),
+          static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+}
+
+void App::start_watch() {
+  watch_timer_.cancel();
+  watch_error_.clear();
+  if (!config_.csound.watch || stopping_) return;
+  csd_sig_ = csd_last_ = file_sig(config_.csound.csd);
+  // Polled: a stat four times a second costs nothing, and sees an editor's
+  // write in place, its rename over the file, and a directory replaced.
+  struct Tick {
+    App* app;
+    void operator()(boost::system::error_code ec) const {
+      if (ec || app->stopping_) return;
+      app->watch_tick();
+      app->watch_timer_.expires_after(250ms);
+      app->watch_timer_.async_wait(*this);
+    }
+  };
+  watch_timer_.expires_after(250ms);
+  watch_timer_.async_wait(Tick{this});
+}
+
+void App::watch_tick() {
+  FileSig now = file_sig(config_.csound.csd);
+  bool settled = now == csd_last_;  // unchanged since the last look: not mid-write
+  csd_last_ = now;
+  if (!now.exists || now == csd_sig_ || !settled) return;
+  csd_sig_ = now;
+  csd_changed();
+}
+
+void App::csd_changed() {
+  const std::string& csd = config_.csound.csd;
+  spdlog::info("csound.watch: {} changed on disk", csd);
+  if (state_ != CsState::running && state_ != CsState::paused) {
+    // Nothing plays that a broken edit could silence: start it now.
+    watch_error_.clear();
+    reset("the CSD changed on disk");
+    return;
+  }
+  check_csd(csd, config_.csound.options, [this, sig = csd_sig_](std::string errors) {
+    if (stopping_ || !(sig == csd_sig_)) return;  // changed again: that check decides
+    if (errors.empty()) {
+      watch_error_.clear();
+      reset("the CSD changed on disk");
+      return;
+    }
+    watch_error_ = errors;
+    last_error_ = errors;
+    spdlog::error(
+        "csound.watch: {} was changed and does not compile; still playing the last version "
+        "that did:\n{}",
+        config_.csound.csd, errors);
+  });
+}
+
+// --- values that outlive restarts ---------------------------------------------
+
+void App::restore_values() {
+  if (!state_store_.enabled()) {
+    spdlog::warn(
+        "state: neither STATE_DIRECTORY, XDG_STATE_HOME nor HOME is set: channel values are "
+        "not kept across restarts");
+    return;
+  }
+  std::string error;
+  json saved = state_store_.load(error);
+  if (!error.empty()) spdlog::warn("state: {}", error);
+  int restored = 0;
+  std::int64_t t = steady_ns();
+  for (std::uint32_t slot : router_->mapped_slots()) {
+    const ChannelSlot& s = channels_.at(slot);
+    auto it = saved.find(s.name);
+    if (it == saved.end()) continue;
+    if (s.type == ChannelType::control && it->is_number()) {
+      double v = it->get<double>();
+      if (!std::isfinite(v)) continue;
+      channels_.set(slot, v, t);
+    } else if (s.type == ChannelType::string && it->is_string()) {
+      channels_.set_string(slot, it->get<std::string>(), t);
+    } else {
+      continue;
+    }
+    ++restored;
+  }
+  saved_arrival_ = t;
+  spdlog::info("state: channel values are kept in {}; {} restored", state_store_.path(), restored);
+}
+
+void App::schedule_save() {
+  if (stopping_ || !state_store_.enabled()) return;
+  save_timer_.expires_after(1s);  // at most once a second
+  save_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopping_) return;
+    save_values();
+    schedule_save();
+  });
+}
+
+void App::save_values() {
+  if (!state_store_.enabled() || !router_) return;
+  std::int64_t latest = 0;
+  for (std::uint32_t slot : router_->mapped_slots())
+    latest = std::max(latest, channels_.at(slot).arrival_ns.load(std::memory_order_relaxed));
+  if (latest <= saved_arrival_) return;  // nothing new since the last write
+  json values = json::object();
+  for (std::uint32_t slot : router_->mapped_slots()) {
+    ChannelSlot& s = channels_.at(slot);
+    if (!s.has_value.load()) continue;
+    if (s.type == ChannelType::control) {
+      values[s.name] = s.value.load();
+    } else {
+      std::string text;
+      if (channels_.try_copy_string(slot, text)) values[s.name] = text;
+    }
+  }
+  std::string error;
+  if (state_store_.save(values, error)) {
+    saved_arrival_ = latest;
+    if (!state_error_.empty()) spdlog::info("state: {} written again", state_store_.path());
+    state_error_.clear();
+  } else if (error != state_error_) {
+    spdlog::warn("state: {}; values are not kept until it can be written", error);
+    state_error_ = error;
+  }
+}
+
 // --- RouterSink ----------------------------------------------------------
 
 void App::on_action(Action action) {
@@ -582,8 +949,7 @@ void App::on_action(Action action) {
       reset("mapped control");
       break;
     case Action::reload:
-      spdlog::warn("reload: not supported by this version; resetting Csound instead");
-      reset("mapped control");
+      reload("mapped control");
       break;
     case Action::pause:
       pause();
@@ -753,7 +1119,11 @@ json App::status_json() const {
         {"audio", options_.audio_null ? "null"
                   : audio_fallback_   ? "null (no audio device opened)"
                                       : "device"},
-        {"error_messages", csound_errors_}}},
+        {"error_messages", csound_errors_},
+        {"watch", config_.csound.watch},
+        {"watch_error", watch_error_}}},
+      {"reload", {{"reloads", reloads_}, {"errors", config_errors_}}},
+      {"state_file", state_store_.path()},
       {"devices", devices_json()},
       {"latency_us",
        {{"count", lat.count()},
@@ -898,11 +1268,11 @@ void App::handle_command(ControlSession& session, const std::string& line,
     channels_.set(slot, *v, t);
     ok({{"name", name}, {"value", *v}});
   } else if (cmd == "reload") {
-    reply(error_reply("reload is not supported by this version"));
+    if (want_args(0, "reload")) reload("control socket", std::move(reply));
   } else {
     reply(error_reply(fmt::format(
-        "unknown command '{}' (status, reset, pause, resume, get, set, devices, channels, "
-        "monitor)",
+        "unknown command '{}' (status, reset, reload, pause, resume, get, set, devices, "
+        "channels, monitor)",
         cmd)));
   }
 }

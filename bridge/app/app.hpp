@@ -7,8 +7,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -17,6 +20,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json_fwd.hpp>
 
+#include "app/state_store.hpp"
 #include "core/channels.hpp"
 #include "core/config.hpp"
 #include "core/router.hpp"
@@ -60,7 +64,42 @@ class App : private RouterSink {
   void on_routed(std::uint32_t device, std::string_view source, std::uint32_t slot,
                  double value) override;
 
+  using Reply = std::function<void(std::string)>;
+
+  /// Makes every device of config_ and binds the feedback (at start).
   void build_devices();
+  std::unique_ptr<SerialGroup> make_serial(const DeviceConfig& d, std::uint32_t index);
+  std::unique_ptr<MidiDevice> make_midi(const DeviceConfig& d, std::uint32_t index,
+                                        bool wants_output);
+  bool has_feedback(const Config& config, const std::string& device) const;
+  /// Binds config_'s feedback entries to the devices and hands them, with
+  /// the Csound settings, to the engine for its next start.
+  void configure_engine();
+  SerialGroup* serial_group(std::uint32_t index) const;
+
+  /// SPEC §4 reload: reads and validates the file (and, while a performance
+  /// plays, compiles its CSD off the loop); applies it or keeps the old one.
+  /// `reply` (control socket) gets the outcome.
+  void reload(const char* why, Reply reply = {});
+  void apply_config(Config next);
+  void refuse_reload(std::vector<std::string> errors);
+  void finish_reload(const nlohmann::json& outcome);
+
+  /// Compiles a CSD on a thread of its own; `done` gets Csound's errors
+  /// (empty: it compiles) on the loop. One at a time, in order.
+  void check_csd(std::string csd, std::vector<std::string> options,
+                 std::function<void(std::string)> done);
+  void next_check();
+
+  /// csound.watch: the CSD file looked at 4 times a second.
+  void start_watch();
+  void watch_tick();
+  void csd_changed();
+
+  /// The values of the mapped channels, kept in the state directory.
+  void restore_values();
+  void schedule_save();
+  void save_values();
   void scan_devices();
   void schedule_scan();
   void wait_midi();
@@ -109,6 +148,8 @@ class App : private RouterSink {
   boost::asio::steady_timer drain_timer_;
   boost::asio::steady_timer retry_timer_;
   boost::asio::steady_timer health_timer_;
+  boost::asio::steady_timer watch_timer_;
+  boost::asio::steady_timer save_timer_;
   ChannelTable channels_;
   std::unique_ptr<Router> router_;
   std::vector<std::unique_ptr<SerialGroup>> serial_;
@@ -153,6 +194,43 @@ class App : private RouterSink {
     std::uint16_t sustain = 0;  // bit c: CC64 down on channel c
   };
   std::vector<Held> held_;
+
+  // Reload. Devices a reload closed live on until the performance that may
+  // still send them feedback has ended (the next started/start_failed event).
+  bool reloading_ = false;
+  bool reload_again_ = false;  ///< asked again while one was running
+  std::vector<Reply> reload_replies_, reload_next_replies_;
+  std::uint64_t reloads_ = 0;               ///< applied
+  std::vector<std::string> config_errors_;  ///< of the last reload refused
+  std::vector<std::unique_ptr<SerialGroup>> retired_serial_;
+  std::vector<std::unique_ptr<MidiDevice>> retired_midi_;
+
+  // CSD compile checks (reload, watch).
+  struct Check {
+    std::string csd;
+    std::vector<std::string> options;
+    std::function<void(std::string)> done;
+  };
+  std::deque<Check> checks_;
+  bool checking_ = false;
+  std::thread checker_;
+
+  // csound.watch
+  struct FileSig {
+    bool exists = false;
+    std::uint64_t ino = 0, size = 0;
+    std::int64_t mtime_ns = 0;
+    bool operator==(const FileSig&) const = default;
+  };
+  static FileSig file_sig(const std::string& path);
+  FileSig csd_sig_;          ///< the version last acted on
+  FileSig csd_last_;         ///< as seen at the last look: a change must hold still for one
+  std::string watch_error_;  ///< the edited CSD that does not compile
+
+  // Values that outlive restarts.
+  StateStore state_store_;
+  std::int64_t saved_arrival_ = 0;  ///< newest value arrival written
+  std::string state_error_;
 };
 
 }  // namespace csb

@@ -276,9 +276,10 @@ int main(int argc, char** argv) {
   std::vector<std::string> ctl_words;
   auto* ctl = cli.add_subcommand("ctl", "send one command to a running service");
   ctl->add_option("--control", ctl_socket, "control socket path");
-  ctl->add_option("COMMAND", ctl_words,
-                  "status | reset | pause | resume | get NAME | set NAME VALUE | devices | "
-                  "channels | monitor")
+  ctl->add_option(
+         "COMMAND", ctl_words,
+         "status | reset | reload | pause | resume | get NAME | set NAME VALUE | devices | "
+         "channels | monitor")
       ->required();
 
   auto* ports =

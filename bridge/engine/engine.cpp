@@ -252,6 +252,13 @@ struct Engine::Impl {
 
   Settings settings;
   std::vector<std::unique_ptr<FeedbackState>> feedback;
+  /// What configure() asked for, taken by the control thread before the next
+  /// start, when no performance runs (guarded by mu).
+  struct Next {
+    Settings settings;
+    std::vector<FeedbackBinding> feedback;
+  };
+  std::unique_ptr<Next> next;
 
   // Performance-thread state (also touched by the control thread while no
   // performance runs; thread start and join order the two).
@@ -733,6 +740,14 @@ void Engine::Impl::control_loop() {
     if (want == Want::quit) return;
     want = Want::none;
     std::uint64_t gen = generation;
+    if (next) {
+      // No performance runs here: the last one was joined below.
+      settings = std::move(next->settings);
+      feedback.clear();
+      for (auto& b : next->feedback)
+        feedback.push_back(std::make_unique<FeedbackState>(std::move(b)));
+      next.reset();
+    }
     lk.unlock();
 
     EngineEvent ev;
@@ -792,9 +807,7 @@ Engine::~Engine() {
 
 void Engine::configure(Settings settings, std::vector<FeedbackBinding> feedback) {
   std::lock_guard lk(impl_->mu);
-  impl_->settings = std::move(settings);
-  impl_->feedback.clear();
-  for (auto& b : feedback) impl_->feedback.push_back(std::make_unique<FeedbackState>(std::move(b)));
+  impl_->next = std::make_unique<Impl::Next>(Impl::Next{std::move(settings), std::move(feedback)});
 }
 
 std::uint64_t Engine::restart() {
@@ -884,6 +897,8 @@ void Engine::resend_feedback(FeedbackPort* port, FeedbackPort* to) {
   // (a paused one when it resumes); a resend it cannot queue is lost only if
   // 64 are waiting.
   if (running_ && resends_.push({port, to})) return;
+  // mu: the control thread replaces the entries under it.
+  std::lock_guard lk(impl_->mu);
   for (auto& fb : impl_->feedback)
     if (fb->binding.port == port) {
       double v = fb->last_value.load(std::memory_order_relaxed);

@@ -101,7 +101,9 @@ class Engine {
   /// Stops any performance and joins every thread.
   ~Engine();
 
-  /// Sets what the next start uses. Call only while no performance runs.
+  /// Sets what the next start (restart()) uses; a running performance keeps
+  /// what it started with until then. The ports of the old bindings must
+  /// live until the next started or start_failed event.
   void configure(Settings settings, std::vector<FeedbackBinding> feedback);
 
   /// Starts a performance, or restarts the running one (stop, join, reset,

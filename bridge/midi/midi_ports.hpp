@@ -122,6 +122,9 @@ class MidiDevice : public FeedbackPort {
 
   const DeviceConfig& config() const { return config_; }
   std::uint32_t index() const { return index_; }
+  /// Its position in the configuration changed (a reload kept it): loop thread.
+  void set_index(std::uint32_t index) { index_ = index; }
+  bool wants_output() const { return wants_output_; }
   bool connected() const;
   /// Names of the open input and output ports.
   std::vector<std::string> input_names() const;

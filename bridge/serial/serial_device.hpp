@@ -48,6 +48,7 @@ class SerialDevice : public FeedbackPort {
 
   const DeviceConfig& config() const { return config_; }
   std::uint32_t index() const { return index_; }
+  void set_index(std::uint32_t index) { index_ = index; }
   /// Which of its group's ports this is (0..7): MIDI running state is per port.
   std::uint32_t port_index() const { return port_index_; }
   void set_port_index(std::uint32_t i) { port_index_ = i; }

@@ -34,6 +34,10 @@ class SerialGroup : public FeedbackPort {
   void collect_open(std::vector<std::string>& in_use) const;
 
   const DeviceConfig& config() const { return config_; }
+  /// Its position in the configuration changed (a reload kept it): loop thread.
+  void set_index(std::uint32_t index) {
+    for (auto& p : ports_) p->set_index(index);
+  }
   bool any_connected() const;
   /// Every instance, open or not.
   const std::array<std::unique_ptr<SerialDevice>, kMaxPorts>& ports() const { return ports_; }

@@ -163,6 +163,9 @@ Bridge::Bridge(const TempDir& dir, const std::string& config, std::vector<std::s
                bool audio_null) {
   socket_ = dir.file("ctl.sock");
   log_path_ = dir.file("bridge.log");
+  // Channel values are kept in the test's directory, never in $HOME: a
+  // bridge started again on the same directory finds them (as after a reboot).
+  std::string state_dir = dir.file("state");
   std::vector<std::string> args{CSBRIDGE_BIN, "run", config, "--control", socket_};
   if (audio_null) args.insert(args.end(), {"--audio", "null"});
   args.insert(args.end(), extra.begin(), extra.end());
@@ -174,6 +177,7 @@ Bridge::Bridge(const TempDir& dir, const std::string& config, std::vector<std::s
     // symlink and steal a later test's reused /dev/pts number.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(127);
+    ::setenv("STATE_DIRECTORY", state_dir.c_str(), 1);
     int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(fd, 1);
     ::dup2(fd, 2);
@@ -321,11 +325,13 @@ bool ControlClient::closed_by_peer(std::chrono::milliseconds timeout) {
 RunResult run_csbridge(const std::vector<std::string>& args, std::chrono::seconds timeout) {
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  TempDir state;  // see Bridge::Bridge
   pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // see Bridge::Bridge
     if (::getppid() != parent) ::_exit(127);
+    ::setenv("STATE_DIRECTORY", state.path().c_str(), 1);
     ::dup2(pipefd[1], 1);
     ::dup2(pipefd[1], 2);
     std::vector<std::string> all{CSBRIDGE_BIN};

@@ -1,0 +1,296 @@
+// Reload, csound.watch and values kept across restarts (SPEC §4, issue 4),
+// on a real csbridge with real Csound and pty boards: a valid reload keeps the
+// connection of an unchanged device, an invalid one (or one whose CSD does not
+// compile) keeps the old configuration playing, a broken CSD edit under
+// `watch` keeps the last good performance, and channel values come back after
+// a kill.
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "harness.hpp"
+
+using namespace csbt;
+using json = nlohmann::json;
+
+namespace {
+
+// Copies inputs to output channels; `version` says which CSD plays.
+std::string orchestra(int version) {
+  return "chn_k \"light\", 1\nchn_k \"light_out\", 2\nchn_k \"bright\", 1\n"
+         "chn_k \"bright_out\", 2\nchn_k \"pot\", 1\nchn_k \"pot_out\", 2\n"
+         "chn_S \"mode\", 1\nchn_k \"mode_len\", 2\nchn_k \"version\", 2\n"
+         "instr 1\n"
+         "  chnset chnget:k(\"light\"), \"light_out\"\n"
+         "  chnset chnget:k(\"bright\"), \"bright_out\"\n"
+         "  chnset chnget:k(\"pot\"), \"pot_out\"\n"
+         "  Smode chnget \"mode\"\n"
+         "  chnset strlenk(Smode), \"mode_len\"\n"
+         "  chnset " +
+         std::to_string(version) +
+         ", \"version\"\n"
+         "endin\n"
+         "alwayson 1\n";
+}
+
+// An edit with a mistake: a variable never defined.
+const char* kBroken = "instr 1\n  chnset knotdefined, \"version\"\nendin\n";
+
+json device(const json& status, const std::string& name) {
+  for (const auto& d : status["devices"])
+    if (d["name"] == name) return d;
+  return nullptr;
+}
+
+std::uint64_t restarts(const Bridge& b) {
+  return b.ctl("status")["csound"]["restarts"].get<std::uint64_t>();
+}
+
+std::uint64_t kcycles(const Bridge& b) {
+  return b.ctl("status")["csound"]["kcycles"].get<std::uint64_t>();
+}
+
+/// The performance moves on (it was not stopped).
+bool still_playing(const Bridge& b) {
+  auto k = kcycles(b);
+  return eventually([&] { return kcycles(b) > k + 10; }, 3s) &&
+         b.ctl("status")["csound"]["state"] == "running";
+}
+
+struct ReloadFixture : ::testing::Test {
+  TempDir dir;
+
+  std::string serial_device(const std::string& name, const std::string& link) {
+    return "  " + name + ":\n    serial: " + dir.file(link) + "\n    format: lines\n";
+  }
+
+  std::string write_config(const std::string& devices, const std::string& map,
+                           const std::string& csound_extra = "") {
+    return dir.write("test.yaml", "csound:\n  csd: test.csd\n  restart_delay: 100ms\n" +
+                                      csound_extra + "scan: 100ms\ndevices:\n" + devices +
+                                      "map:\n" + map);
+  }
+};
+
+}  // namespace
+
+TEST_F(ReloadFixture, Reload_ValidChangeKeepsTheUnchangedDeviceConnectedAndAppliesTheRest) {
+  dir.write("test.csd", make_csd(orchestra(1)));
+  PtyBoard a(dir.file("a")), b(dir.file("b")), c(dir.file("c"));
+  auto cfg = write_config(serial_device("a", "a") + serial_device("b", "b"),
+                          "  - from: a light\n    to: light\n  - from: b pot\n    to: pot\n");
+  Bridge bridge(dir, cfg);
+  ASSERT_TRUE(bridge.wait_state("running")) << bridge.log();
+  ASSERT_TRUE(eventually([&] {
+    auto s = bridge.ctl("status");
+    return device(s, "a")["state"] == "connected" && device(s, "b")["state"] == "connected";
+  })) << bridge.log();
+  a.write_line("light=0.25");
+  ASSERT_TRUE(bridge.wait_value("light_out", 0.25)) << bridge.log();
+  auto before = restarts(bridge);
+
+  // a stays as it was, its mapping changes; b goes; c comes.
+  write_config(serial_device("a", "a") + serial_device("c", "c"),
+               "  - from: a light\n    to: bright\n  - from: c pot\n    to: pot\n");
+  json r = bridge.ctl("reload");
+  ASSERT_EQ(r["ok"], true) << r.dump() << bridge.log();
+  EXPECT_EQ(r["devices"]["kept"], json::array({"a"}));
+  EXPECT_EQ(r["devices"]["opened"], json::array({"c"}));
+  EXPECT_EQ(r["devices"]["closed"], json::array({"b"}));
+
+  ASSERT_TRUE(bridge.wait_state("running")) << bridge.log();
+  EXPECT_EQ(restarts(bridge), before + 1);  // Csound was reset
+  ASSERT_TRUE(eventually([&] { return device(bridge.ctl("status"), "c")["state"] == "connected"; }))
+      << bridge.log();
+  json s = bridge.ctl("status");
+  EXPECT_EQ(device(s, "a")["connects"], 1) << "a was reopened: " << s.dump();
+  EXPECT_EQ(device(s, "a")["state"], "connected");
+  EXPECT_TRUE(device(s, "b").is_null()) << s.dump();
+  EXPECT_EQ(s["reload"]["reloads"], 1);
+  EXPECT_TRUE(s["reload"]["errors"].empty());
+
+  // The kept connection carries the new mapping; the new board is read.
+  a.write_line("light=0.75");
+  EXPECT_TRUE(bridge.wait_value("bright_out", 0.75)) << bridge.log();
+  c.write_line("pot=0.5");
+  EXPECT_TRUE(bridge.wait_value("pot_out", 0.5)) << bridge.log();
+  // The value a set before the reload was kept across the reset.
+  EXPECT_TRUE(bridge.wait_value("light_out", 0.25)) << bridge.log();
+  // b is closed: what it sends goes nowhere.
+  b.write_line("pot=0.9");
+  std::this_thread::sleep_for(200ms);
+  EXPECT_DOUBLE_EQ(bridge.value("pot_out"), 0.5);
+}
+
+TEST_F(ReloadFixture, Reload_InvalidFileKeepsTheOldConfigPlayingAndReportsEveryError) {
+  dir.write("test.csd", make_csd(orchestra(1)));
+  PtyBoard a(dir.file("a"));
+  auto cfg = write_config(serial_device("a", "a"), "  - from: a light\n    to: light\n");
+  Bridge bridge(dir, cfg);
+  ASSERT_TRUE(bridge.wait_state("running")) << bridge.log();
+  auto before = restarts(bridge);
+
+  // Two problems: an unknown key and a bad duration.
+  dir.write("test.yaml",
+            "csound:\n  csd: test.csd\n  restart_delay: soon\nscan: 100ms\ncolour: red\n"
+            "devices:\n" +
+                serial_device("a", "a") + "map:\n  - from: a light\n    to: bright\n");
+  json r = bridge.ctl("reload");
+  ASSERT_EQ(r["ok"], false) << r.dump();
+  ASSERT_EQ(r["errors"].size(), 2u) << r.dump();
+  std::string errors = r["errors"].dump();
+  EXPECT_NE(errors.find(cfg + ":3:18:"), std::string::npos) << errors;  // restart_delay
+  EXPECT_NE(errors.find(cfg + ":5:1:"), std::string::npos) << errors;   // colour
+  EXPECT_NE(r["error"].get<std::string>().find("still running"), std::string::npos);
+
+  // The status says so, the log has every error, and the old one plays on.
+  json s = bridge.ctl("status");
+  EXPECT_EQ(s["reload"]["errors"].size(), 2u) << s.dump();
+  EXPECT_EQ(s["reload"]["reloads"], 0);
+  EXPECT_TRUE(still_playing(bridge));
+  EXPECT_EQ(restarts(bridge), before);
+  EXPECT_NE(bridge.log().find(":3:18:"), std::string::npos) << bridge.log();
+  EXPECT_NE(bridge.log().find(":5:1:"), std::string::npos) << bridge.log();
+  a.write_line("light=0.5");
+  EXPECT_TRUE(bridge.wait_value("light_out", 0.5)) << bridge.log();
+  EXPECT_EQ(device(s, "a")["connects"], 1);
+
+  // SIGHUP reads it too (systemctl reload), with the same outcome.
+  bridge.signal(SIGHUP);
+  EXPECT_TRUE(eventually([&] { return bridge.log().find("SIGHUP") != std::string::npos; }));
+  EXPECT_TRUE(still_playing(bridge));
+
+  // Fixed: applied, and the errors are gone from the status.
+  write_config(serial_device("a", "a"), "  - from: a light\n    to: bright\n");
+  r = bridge.ctl("reload");
+  ASSERT_EQ(r["ok"], true) << r.dump() << bridge.log();
+  s = bridge.ctl("status");
+  EXPECT_TRUE(s["reload"]["errors"].empty()) << s.dump();
+  EXPECT_EQ(s["reload"]["reloads"], 1);
+  ASSERT_TRUE(bridge.wait_state("running"));
+  a.write_line("light=0.125");
+  EXPECT_TRUE(bridge.wait_value("bright_out", 0.125)) << bridge.log();
+}
+
+TEST_F(ReloadFixture, Reload_ToACsdThatDoesNotCompileKeepsTheOldPerformance) {
+  dir.write("test.csd", make_csd(orchestra(1)));
+  dir.write("broken.csd", make_csd(kBroken));
+  PtyBoard a(dir.file("a"));
+  auto cfg = write_config(serial_device("a", "a"), "  - from: a light\n    to: light\n");
+  Bridge bridge(dir, cfg);
+  ASSERT_TRUE(bridge.wait_state("running")) << bridge.log();
+  auto before = restarts(bridge);
+
+  dir.write("test.yaml", "csound:\n  csd: broken.csd\ndevices:\n" + serial_device("a", "a") +
+                             "map:\n  - from: a light\n    to: light\n");
+  json r = bridge.ctl("reload");
+  ASSERT_EQ(r["ok"], false) << r.dump();
+  EXPECT_NE(r["errors"].dump().find("knotdefined"), std::string::npos) << r.dump();
+  EXPECT_TRUE(still_playing(bridge));
+  EXPECT_EQ(restarts(bridge), before);
+  EXPECT_EQ(bridge.value("version"), 1);
+  EXPECT_NE(bridge.ctl("status")["csound"]["csd"].get<std::string>().find("test.csd"),
+            std::string::npos);
+}
+
+TEST_F(ReloadFixture, Watch_ABrokenEditKeepsTheLastGoodPerformanceAndAGoodOneIsPlayed) {
+  dir.write("test.csd", make_csd(orchestra(1)));
+  PtyBoard a(dir.file("a"));
+  auto cfg = write_config(serial_device("a", "a"), "  - from: a light\n    to: light\n",
+                          "  watch: true\n");
+  Bridge bridge(dir, cfg);
+  ASSERT_TRUE(bridge.wait_state("running")) << bridge.log();
+  ASSERT_TRUE(bridge.wait_value("version", 1)) << bridge.log();
+  a.write_line("light=0.5");
+  ASSERT_TRUE(bridge.wait_value("light_out", 0.5)) << bridge.log();
+  auto before = restarts(bridge);
+
+  // Written in place, as many editors do.
+  { std::ofstream(dir.file("test.csd"), std::ios::trunc) << make_csd(kBroken); }
+  ASSERT_TRUE(eventually([&] {
+    return !bridge.ctl("status")["csound"]["watch_error"].get<std::string>().empty();
+  })) << bridge.log();
+  json s = bridge.ctl("status");
+  EXPECT_NE(s["csound"]["watch_error"].get<std::string>().find("knotdefined"), std::string::npos)
+      << s.dump();
+  EXPECT_TRUE(still_playing(bridge));
+  EXPECT_EQ(restarts(bridge), before);
+  EXPECT_EQ(bridge.value("version"), 1);
+  EXPECT_NE(bridge.log().find("does not compile; still playing"), std::string::npos)
+      << bridge.log();
+
+  // Replaced by rename, as others do: played, and the values come along.
+  dir.write("next.csd", make_csd(orchestra(2)));
+  ASSERT_EQ(std::rename(dir.file("next.csd").c_str(), dir.file("test.csd").c_str()), 0);
+  ASSERT_TRUE(bridge.wait_value("version", 2, 5s)) << bridge.log();
+  EXPECT_EQ(restarts(bridge), before + 1);
+  EXPECT_TRUE(bridge.ctl("status")["csound"]["watch_error"].get<std::string>().empty());
+  EXPECT_TRUE(bridge.wait_value("light_out", 0.5)) << bridge.log();
+}
+
+TEST_F(ReloadFixture, State_ChannelValuesComeBackAfterAKillAndAfterAStop) {
+  dir.write("test.csd", make_csd(orchestra(1)));
+  PtyBoard a(dir.file("a"));
+  auto cfg = write_config(serial_device("a", "a"),
+                          "  - from: a light\n    to: light\n"
+                          "  - from: a mode\n    to: mode\n    type: string\n");
+  auto saved = [&](const std::string& needle) {
+    std::ifstream in(dir.file("state/values.json"));
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str().find(needle) != std::string::npos;
+  };
+  {
+    Bridge bridge(dir, cfg);
+    ASSERT_TRUE(bridge.wait_state("running")) << bridge.log();
+    a.write_line("light=0.7");
+    a.write_line("mode=minor");
+    ASSERT_TRUE(bridge.wait_value("light_out", 0.7)) << bridge.log();
+    // Written within a second; then the power goes.
+    ASSERT_TRUE(eventually([&] { return saved("0.7") && saved("minor"); }, 3s)) << bridge.log();
+    bridge.signal(SIGKILL);
+    ASSERT_TRUE(bridge.wait_exit(2s));
+  }
+  {
+    Bridge bridge(dir, cfg);
+    ASSERT_TRUE(bridge.wait_state("running")) << bridge.log();
+    // Nothing was sent since: the orchestra has the values from before.
+    EXPECT_TRUE(bridge.wait_value("light_out", 0.7)) << bridge.log();
+    EXPECT_TRUE(bridge.wait_value("mode_len", 5)) << bridge.log();
+    EXPECT_NE(bridge.log().find("2 restored"), std::string::npos) << bridge.log();
+    // A value that came just before a stop is written at the stop.
+    a.write_line("light=0.3");
+    ASSERT_TRUE(bridge.wait_value("light_out", 0.3)) << bridge.log();
+    ASSERT_EQ(bridge.terminate(), 0);
+  }
+  EXPECT_TRUE(saved("0.3"));
+  Bridge bridge(dir, cfg);
+  ASSERT_TRUE(bridge.wait_state("running")) << bridge.log();
+  EXPECT_TRUE(bridge.wait_value("light_out", 0.3)) << bridge.log();
+}
+
+TEST_F(ReloadFixture, State_AnUnreadableFileIsReportedAndReplaced) {
+  dir.write("test.csd", make_csd(orchestra(1)));
+  PtyBoard a(dir.file("a"));
+  auto cfg = write_config(serial_device("a", "a"), "  - from: a light\n    to: light\n");
+  std::filesystem::create_directories(dir.file("state"));
+  dir.write("state/values.json", "{\"values\": [garbage");
+  Bridge bridge(dir, cfg);
+  ASSERT_TRUE(bridge.wait_state("running")) << bridge.log();
+  EXPECT_NE(bridge.log().find("is not a csbridge values file"), std::string::npos) << bridge.log();
+  a.write_line("light=0.6");
+  ASSERT_TRUE(bridge.wait_value("light_out", 0.6)) << bridge.log();
+  EXPECT_TRUE(eventually(
+      [&] {
+        std::ifstream in(dir.file("state/values.json"));
+        std::stringstream text;
+        text << in.rdbuf();
+        return text.str().find("0.6") != std::string::npos;
+      },
+      3s));
+}

@@ -72,6 +72,17 @@ std::uint32_t index_of(const MidiDevice& m) {
   return m.index();
 }
 
+/// `head`, then each line of `text` indented, one log record a line: the
+/// journal reads the priority off the start of every line.
+void log_lines(spdlog::level::level_enum level, const std::string& head, std::string_view text) {
+  spdlog::log(level, "{}", head);
+  for (std::size_t p = 0; p < text.size();) {
+    std::size_t nl = std::min(text.find('\n', p), text.size());
+    if (nl > p) spdlog::log(level, "  {}", text.substr(p, nl - p));
+    p = nl + 1;
+  }
+}
+
 std::string error_reply(const std::string& message) {
   return to_line(json{{"ok", false}, {"error", message}});
 }
@@ -566,7 +577,8 @@ void App::on_engine_event(EngineEvent ev) {
     case EngineEvent::Kind::start_failed:
       state_ = CsState::failed;
       last_error_ = ev.error;
-      spdlog::error("csound: {} failed to start: {}", config_.csound.csd, ev.error);
+      log_lines(spdlog::level::err, fmt::format("csound: {} failed to start:", config_.csound.csd),
+                ev.error);
       schedule_retry();
       break;
     case EngineEvent::Kind::ended: {
@@ -863,10 +875,11 @@ void App::csd_changed() {
     }
     watch_error_ = errors;
     last_error_ = errors;
-    spdlog::error(
-        "csound.watch: {} was changed and does not compile; still playing the last version "
-        "that did:\n{}",
-        config_.csound.csd, errors);
+    log_lines(spdlog::level::err,
+              fmt::format("csound.watch: {} was changed and does not compile; still playing "
+                          "the last version that did:",
+                          config_.csound.csd),
+              errors);
   });
 }
 

@@ -962,7 +962,8 @@ void App::on_action(Action action) {
       reset("mapped control");
       break;
     case Action::reload:
-      reload("mapped control");
+      // Not from inside the router: a reload replaces it.
+      asio::post(io_, [this] { reload("mapped control"); });
       break;
     case Action::pause:
       pause();

@@ -294,3 +294,30 @@ TEST_F(ReloadFixture, State_AnUnreadableFileIsReportedAndReplaced) {
       },
       3s));
 }
+
+TEST_F(ReloadFixture, Reload_ByAMappedTriggerAppliesTheFixedConfigOfAFailedCsd) {
+  dir.write("broken.csd", make_csd(kBroken));
+  dir.write("test.csd", make_csd(orchestra(1)));
+  PtyBoard a(dir.file("a"));
+  std::string map = "  - from: a light\n    to: light\n  - from: a again\n    do: reload\n";
+  dir.write("test.yaml",
+            "csound:\n  csd: broken.csd\n  restart_delay: 10s\nscan: 100ms\n"
+            "devices:\n" +
+                serial_device("a", "a") + "map:\n" + map);
+  Bridge bridge(dir, dir.file("test.yaml"));
+  ASSERT_TRUE(bridge.wait_state("failed")) << bridge.log();
+  ASSERT_TRUE(eventually([&] { return device(bridge.ctl("status"), "a")["state"] == "connected"; }))
+      << bridge.log();
+
+  // Nothing plays, so nothing is compiled first: the button applies it at once.
+  write_config(serial_device("a", "a"), map);
+  a.write_line("light=0.5");
+  a.write_line("again");
+  ASSERT_TRUE(bridge.wait_state("running")) << bridge.log();
+  EXPECT_TRUE(bridge.wait_value("version", 1)) << bridge.log();
+  EXPECT_TRUE(bridge.wait_value("light_out", 0.5)) << bridge.log();
+  json s = bridge.ctl("status");
+  EXPECT_EQ(s["reload"]["reloads"], 1) << s.dump();
+  EXPECT_EQ(device(s, "a")["connects"], 1) << s.dump();
+  EXPECT_TRUE(bridge.alive());
+}

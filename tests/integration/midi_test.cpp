@@ -415,3 +415,36 @@ TEST_F(MidiFixture, AlsaFailsSoftWithoutASequencer) {
 }
 
 }  // namespace
+
+// --- reload --------------------------------------------------------------
+
+TEST_F(MidiFixture, AReloadKeepsAnUnchangedControllerConnectedAndAppliesItsNewMappings) {
+  jack = std::make_unique<JackServer>();
+  ctl.open();
+  auto cfg = config("jack", "", kSourceMappings, copy_orchestra());
+  start(cfg);
+  ASSERT_TRUE(wait_connected()) << bridge->log();
+  auto& b = *bridge;
+  ctl.cc(1, 7, 99);
+  ASSERT_TRUE(b.wait_value("o_vol", 99)) << b.log();
+
+  // The same device and feedback; cc 7 now goes to "at" as well.
+  std::string text = kSourceMappings;
+  text.insert(text.find("feedback:"), "  - {from: nano cc 7, to: at, range: raw}\n");
+  config("jack", "", text, copy_orchestra());
+  auto r = b.ctl("reload");
+  ASSERT_EQ(r["ok"], true) << r.dump() << b.log();
+  EXPECT_EQ(r["devices"]["kept"], nlohmann::json::array({"nano"})) << r.dump();
+  ASSERT_TRUE(b.wait_state("running")) << b.log();
+
+  ctl.cc(1, 7, 42);
+  EXPECT_TRUE(b.wait_value("o_at", 42)) << b.log();
+  EXPECT_TRUE(b.wait_value("o_vol", 42)) << b.log();
+  auto d = device();
+  EXPECT_EQ(d["connects"], 1) << "the controller was reopened: " << d.dump();
+  EXPECT_EQ(d["ports"].size(), 1u) << d.dump();
+  // Feedback goes out of the same output port, from the new performance.
+  ctl.take();
+  ctl.cc(1, 1, 77);
+  EXPECT_TRUE(ctl.wait_for({0xB0, 2, 77})) << b.log();
+}

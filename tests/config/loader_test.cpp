@@ -745,19 +745,7 @@ TEST(ConfigFixtures, BadFilesReportExactlyTheExpectedProblems) {
   }
 }
 
-// STYLE §10: every shipped mapping file loads.
-TEST(ConfigFixtures, ShippedMappingsLoad) {
-  auto files = yaml_files(fs::path(CSB_SOURCE_DIR) / "mappings");
-  if (files.empty()) GTEST_SKIP() << "no mappings/*.yaml yet";
-  for (const auto& f : files) {
-    SCOPED_TRACE(f.string());
-    try {
-      load_config_file(f.string());
-    } catch (const ConfigError& e) {
-      ADD_FAILURE() << e.what();
-    }
-  }
-}
+// Every shipped mapping file: see maps_test.cpp, one test a file.
 
 }  // namespace
 }  // namespace csb

@@ -27,8 +27,12 @@ grep -q '^  csd: /usr/local/share/csbridge/csd/demo.csd$' "$root/etc/csbridge/cs
 # The installed binary, config and CSD work together.
 sed "s|/usr/local|$root/usr/local|" "$root/etc/csbridge/csbridge.yaml" >"$tmp/check.yaml"
 "$root/usr/local/bin/csbridge" check "$tmp/check.yaml" || fail "the installed config does not check"
-"$root/usr/local/bin/csbridge" check "$root/usr/local/share/csbridge/mappings/default.yaml" ||
-  fail "the installed default does not check"
+# Every shipped map, where it was installed (its csd: is relative to it).
+for map in "$src"/mappings/*.yaml; do
+  installed="$root/usr/local/share/csbridge/mappings/$(basename "$map")"
+  [[ -f "$installed" ]] || fail "$(basename "$map") was not installed"
+  "$root/usr/local/bin/csbridge" check "$installed" >/dev/null || fail "the installed $(basename "$map") does not check"
+done
 
 # Again: nothing changes, an edited config is kept.
 echo "# edited" >>"$root/etc/csbridge/csbridge.yaml"

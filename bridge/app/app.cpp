@@ -444,7 +444,7 @@ void App::shutdown(int code) {
   health_timer_.cancel();
   watch_timer_.cancel();
   save_timer_.cancel();
-  save_values();
+  save_values(/*at_stop=*/true);
   control_.reset();
   for (auto& s : serial_) s->close_all("stopping");
   for (auto& m : midi_) m->close_all("stopping");
@@ -569,12 +569,14 @@ void App::on_engine_event(EngineEvent ev) {
       else if (audio_fallback_)
         spdlog::info("csound: the audio device opened; playing with sound");
       audio_fallback_ = ev.audio_fallback;
+      good_performance_ = true;
       state_ = pause_wanted_ ? CsState::paused : CsState::running;
       spdlog::info("csound: {} {} (sr {}, ksmps {})",
                    pause_wanted_ ? "paused at the start of" : "playing", config_.csound.csd, sr_,
                    ksmps_);
       break;
     case EngineEvent::Kind::start_failed:
+      good_performance_ = false;
       state_ = CsState::failed;
       last_error_ = ev.error;
       log_lines(spdlog::level::err, fmt::format("csound: {} failed to start:", config_.csound.csd),
@@ -595,6 +597,7 @@ void App::on_engine_event(EngineEvent ev) {
           schedule_retry();
           break;
         case OnExit::stop:
+          good_performance_ = false;
           state_ = CsState::stopped;
           break;
         case OnExit::exit:
@@ -641,7 +644,7 @@ void App::reload(const char* why, Reply reply) {
   }
   if (reply) reload_replies_.push_back(std::move(reply));
   reloading_ = true;
-  systemd::reloading();
+  if (ready_sent_) systemd::reloading();  // before READY=1 there is nothing to reload from
   spdlog::info("reload ({}): reading {}", why, config_.path);
   std::shared_ptr<Config> next;
   try {
@@ -655,11 +658,10 @@ void App::reload(const char* why, Reply reply) {
   }
   // A performance that plays is never stopped for a CSD that cannot replace
   // it: compile the new one first, off the loop.
-  if (state_ != CsState::running && state_ != CsState::paused)
-    return apply_config(std::move(*next));
+  if (!good_performance_) return apply_config(std::move(*next));
   check_csd(next->csound.csd, next->csound.options, [this, next](std::string errors) {
     if (stopping_) return;
-    if (!errors.empty() && (state_ == CsState::running || state_ == CsState::paused)) {
+    if (!errors.empty() && good_performance_) {
       std::vector<std::string> lines{
           fmt::format("{}: the CSD {} does not compile:", next->path, next->csound.csd)};
       for (std::size_t p = 0; p < errors.size();) {
@@ -685,6 +687,15 @@ void App::refuse_reload(std::vector<std::string> errors) {
 }
 
 void App::apply_config(Config next) {
+  // The routing tables first: a channel the running service knows with the
+  // other type (or a full table) refuses the reload before anything changed.
+  std::unique_ptr<Router> router;
+  try {
+    router = std::make_unique<Router>(next, channels_, static_cast<RouterSink&>(*this));
+  } catch (const std::exception& e) {
+    return refuse_reload({fmt::format(
+        "{}: {} (a channel keeps its type until the service is restarted)", next.path, e.what())});
+  }
   // A device stays open, connection and counters included, when its entry
   // is the same in both files; any other is closed, and a new one opened.
   auto same = [&](const DeviceConfig& a, const DeviceConfig& b) {
@@ -745,7 +756,7 @@ void App::apply_config(Config next) {
   config_ = std::move(next);
   serial_ = std::move(serial);
   midi_ = std::move(midi);
-  router_ = std::make_unique<Router>(config_, channels_, static_cast<RouterSink&>(*this));
+  router_ = std::move(router);
   for (std::uint32_t i : fresh) {
     const DeviceConfig& d = config_.devices[i];
     if (d.kind == DeviceKind::midi) {
@@ -785,8 +796,10 @@ void App::finish_reload(const json& outcome) {
   reload_replies_.clear();
   std::string line = to_line(outcome);
   for (auto& r : replies) r(line);
-  sent_status_ = status_line();
-  systemd::ready(sent_status_);
+  if (ready_sent_) {
+    sent_status_ = status_line();
+    systemd::ready(sent_status_);
+  }
   if (reload_again_ && !stopping_) {
     reload_again_ = false;
     reload_replies_ = std::move(reload_next_replies_);
@@ -804,13 +817,13 @@ void App::check_csd(std::string csd, std::vector<std::string> options,
 }
 
 void App::next_check() {
-  if (checks_.empty() || stopping_) return;
+  if (checking_ || checks_.empty() || stopping_) return;
   checking_ = true;
   if (checker_.joinable()) checker_.join();  // it has posted its result: done
   Check c = std::move(checks_.front());
   checks_.pop_front();
   checker_ = std::thread([this, c = std::move(c)]() mutable {
-    std::string errors = test_compile(c.csd, c.options);
+    std::string errors = test_compile(c.csd, c.options, /*run_header=*/false);
     asio::post(io_, [this, errors = std::move(errors), done = std::move(c.done)] {
       checking_ = false;
       done(errors);
@@ -860,7 +873,7 @@ void App::watch_tick() {
 void App::csd_changed() {
   const std::string& csd = config_.csound.csd;
   spdlog::info("csound.watch: {} changed on disk", csd);
-  if (state_ != CsState::running && state_ != CsState::paused) {
+  if (!good_performance_) {
     // Nothing plays that a broken edit could silence: start it now.
     watch_error_.clear();
     reset("the CSD changed on disk");
@@ -926,13 +939,23 @@ void App::schedule_save() {
   });
 }
 
-void App::save_values() {
+void App::save_values(bool at_stop) {
   if (!state_store_.enabled() || !router_) return;
+  // What the writer thread could not write is reported once, and retried.
+  std::string error = state_store_.last_error();
+  if (error != state_error_) {
+    if (!error.empty())
+      spdlog::warn("state: {}; values are not kept until it can be written", error);
+    else
+      spdlog::info("state: {} written again", state_store_.path());
+    state_error_ = error;
+  }
   std::int64_t latest = 0;
   for (std::uint32_t slot : router_->mapped_slots())
     latest = std::max(latest, channels_.at(slot).arrival_ns.load(std::memory_order_relaxed));
-  if (latest <= saved_arrival_) return;  // nothing new since the last write
+  if (latest <= saved_arrival_ && state_error_.empty()) return;  // nothing new since
   json values = json::object();
+  bool whole = true;
   for (std::uint32_t slot : router_->mapped_slots()) {
     ChannelSlot& s = channels_.at(slot);
     if (!s.has_value.load()) continue;
@@ -940,18 +963,16 @@ void App::save_values() {
       values[s.name] = s.value.load();
     } else {
       std::string text;
-      if (channels_.try_copy_string(slot, text)) values[s.name] = text;
+      if (channels_.try_copy_string(slot, text))
+        values[s.name] = text;
+      else
+        whole = false;  // the performance thread holds it this instant: again next time
     }
   }
-  std::string error;
-  if (state_store_.save(values, error)) {
-    saved_arrival_ = latest;
-    if (!state_error_.empty()) spdlog::info("state: {} written again", state_store_.path());
-    state_error_.clear();
-  } else if (error != state_error_) {
-    spdlog::warn("state: {}; values are not kept until it can be written", error);
-    state_error_ = error;
-  }
+  if (whole) saved_arrival_ = latest;
+  if (!at_stop) return state_store_.save_async(values);
+  if (!state_store_.save(values, error))
+    spdlog::warn("state: {}; the values of this run are not kept", error);
 }
 
 // --- RouterSink ----------------------------------------------------------

@@ -99,7 +99,8 @@ class App : private RouterSink {
   /// The values of the mapped channels, kept in the state directory.
   void restore_values();
   void schedule_save();
-  void save_values();
+  /// At most once a second on the writer thread; `at_stop`: now, waiting for the disk.
+  void save_values(bool at_stop = false);
   void scan_devices();
   void schedule_scan();
   void wait_midi();
@@ -161,6 +162,10 @@ class App : private RouterSink {
   std::unique_ptr<Engine> engine_;
 
   CsState state_ = CsState::starting;
+  /// The last start succeeded: a performance plays, or is being restarted
+  /// (a reset, a restart after the score ended), that a reload or an edited
+  /// CSD must not silence unless the new CSD compiles.
+  bool good_performance_ = false;
   bool pause_wanted_ = false;
   bool stopping_ = false;
   int exit_code_ = 0;

@@ -31,13 +31,25 @@ StateStore::StateStore(std::string dir) : dir_(std::move(dir)) {
   if (!dir_.empty()) path_ = dir_ + "/values.json";
 }
 
+StateStore::~StateStore() {
+  {
+    std::lock_guard lk(mu_);
+    quit_ = true;
+    pending_.reset();
+  }
+  cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
 nlohmann::json StateStore::load(std::string& error) const {
   error.clear();
   auto empty = nlohmann::json::object();
   if (path_.empty()) return empty;
+  std::error_code ec;
+  if (!fs::exists(path_, ec)) return empty;  // nothing kept yet
   std::ifstream in(path_, std::ios::binary);
   if (!in) {
-    if (errno != ENOENT) error = fmt::format("cannot read {}: {}", path_, std::strerror(errno));
+    error = fmt::format("cannot read {}", path_);
     return empty;
   }
   std::stringstream text;
@@ -63,7 +75,52 @@ bool write_all(int fd, const std::string& data) {
 }
 }  // namespace
 
-bool StateStore::save(const nlohmann::json& values, std::string& error) const {
+std::string StateStore::text_of(const nlohmann::json& values) {
+  nlohmann::json doc{{"csbridge", "channel values"}, {"values", values}};
+  return doc.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+bool StateStore::save(const nlohmann::json& values, std::string& error) {
+  {
+    std::lock_guard lk(mu_);
+    pending_.reset();
+  }
+  return write(text_of(values), error);
+}
+
+void StateStore::save_async(const nlohmann::json& values) {
+  if (path_.empty()) return;
+  std::string text = text_of(values);
+  {
+    std::lock_guard lk(mu_);
+    pending_ = std::move(text);
+    if (!writer_.joinable()) writer_ = std::thread([this] { writer_loop(); });
+  }
+  cv_.notify_all();
+}
+
+std::string StateStore::last_error() {
+  std::lock_guard lk(mu_);
+  return error_;
+}
+
+void StateStore::writer_loop() {
+  std::unique_lock lk(mu_);
+  for (;;) {
+    cv_.wait(lk, [&] { return quit_ || pending_; });
+    if (quit_) return;
+    std::string text = std::move(*pending_);
+    pending_.reset();
+    lk.unlock();
+    std::string error;
+    write(text, error);
+    lk.lock();
+    error_ = error;
+  }
+}
+
+bool StateStore::write(const std::string& text, std::string& error) {
+  std::lock_guard wl(write_mu_);
   error.clear();
   if (path_.empty()) return true;
   std::error_code ec;
@@ -72,8 +129,6 @@ bool StateStore::save(const nlohmann::json& values, std::string& error) const {
     error = fmt::format("cannot make {}: {}", dir_, ec.message());
     return false;
   }
-  nlohmann::json doc{{"csbridge", "channel values"}, {"values", values}};
-  std::string text = doc.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   std::string tmp = path_ + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {

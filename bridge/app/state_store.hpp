@@ -3,9 +3,15 @@
 // back sounding as it was): the last value of every mapped channel, kept as
 // JSON in one file that is replaced atomically.
 //
-// Threads: loop thread (it is called at most once a second and at stop).
+// Threads: every member on the loop thread; the writes of save_async() on a
+// writer thread of its own, so the loop never waits for the disk (an fsync on
+// an SD card may take long).
 
+#include <condition_variable>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -21,6 +27,9 @@ class StateStore {
 
   /// `dir` empty: nothing is kept.
   explicit StateStore(std::string dir);
+  /// Finishes the write under way (a pending one is dropped: save() at stop
+  /// wrote newer values) and joins the writer.
+  ~StateStore();
 
   bool enabled() const { return !path_.empty(); }
   /// <dir>/values.json
@@ -33,12 +42,28 @@ class StateStore {
 
   /// Writes `values` to a temporary file beside the file, syncs it and
   /// renames it over the file, so a crash or power cut leaves the old file or
-  /// the new one, never a part. Makes the directory when needed.
-  bool save(const nlohmann::json& values, std::string& error) const;
+  /// the new one, never a part. Makes the directory when needed. Waits for a
+  /// write under way; a pending one is dropped (these values are newer).
+  bool save(const nlohmann::json& values, std::string& error);
+  /// As save(), on the writer thread; the newest values waiting win.
+  void save_async(const nlohmann::json& values);
+  /// Why the writer thread's last write failed; empty when it succeeded.
+  std::string last_error();
 
  private:
+  static std::string text_of(const nlohmann::json& values);
+  bool write(const std::string& text, std::string& error);
+  void writer_loop();
+
   std::string dir_;
   std::string path_;
+  std::mutex write_mu_;  // one write at a time
+  std::mutex mu_;        // guards the members below
+  std::condition_variable cv_;
+  std::optional<std::string> pending_;
+  bool quit_ = false;
+  std::string error_;
+  std::thread writer_;
 };
 
 }  // namespace csb

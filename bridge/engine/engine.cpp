@@ -920,7 +920,8 @@ void collect_message(CSOUND* cs, int attr, const char* text) {
 }
 }  // namespace
 
-std::string test_compile(const std::string& csd, const std::vector<std::string>& options) {
+std::string test_compile(const std::string& csd, const std::vector<std::string>& options,
+                         bool run_header) {
   static const int init = csoundInitialize(CSOUNDINIT_NO_SIGNAL_HANDLER | CSOUNDINIT_NO_ATEXIT);
   (void)init;
   CompileLog log;
@@ -933,9 +934,16 @@ std::string test_compile(const std::string& csd, const std::vector<std::string>&
   for (const char* a : {"-n", "-+rtmidi=null", "-+rtaudio=null"}) args.emplace_back(a);
   std::vector<const char*> argv;
   for (const auto& a : args) argv.push_back(a.c_str());
-  int r = csoundCompile(cs, static_cast<int>(argv.size()), argv.data());
-  csoundStop(cs);
-  csoundCleanup(cs);
+  int r = 0;
+  if (run_header) {
+    r = csoundCompile(cs, static_cast<int>(argv.size()), argv.data());
+    csoundStop(cs);
+    csoundCleanup(cs);
+  } else {
+    // Reads the CSD and compiles the orchestra; csoundStart, which runs the
+    // header, is never called.
+    r = csoundCompileArgs(cs, static_cast<int>(argv.size()), argv.data());
+  }
   csoundDestroy(cs);
   if (r == 0) return {};
   std::string err = !log.errors.empty() ? log.errors : log.tail;

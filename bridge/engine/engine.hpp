@@ -192,9 +192,12 @@ class Engine {
   friend struct EngineCallbacks;
 };
 
-/// Compiles a CSD with `options` and no audio or MIDI (for `csbridge check`),
-/// then stops. Returns Csound's error lines, or an empty string when it compiles.
-/// Any thread; creates and destroys its own Csound instance.
-std::string test_compile(const std::string& csd, const std::vector<std::string>& options);
+/// Compiles a CSD with `options` and no audio or MIDI, then stops. Returns
+/// Csound's error lines, or an empty string when it compiles. `run_header`:
+/// also run the orchestra header's init code (tables, `system_i`, OSC ports),
+/// as `csbridge check` does; without it only the orchestra is compiled, which
+/// is safe beside a running performance. Any thread; its own Csound instance.
+std::string test_compile(const std::string& csd, const std::vector<std::string>& options,
+                         bool run_header = true);
 
 }  // namespace csb

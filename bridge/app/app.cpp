@@ -193,18 +193,22 @@ std::unique_ptr<SerialGroup> App::make_serial(const DeviceConfig& d, std::uint32
       });
 }
 
-void App::build_devices() {
-  for (std::uint32_t i = 0; i < config_.devices.size(); ++i) {
-    const DeviceConfig& d = config_.devices[i];
-    if (d.kind == DeviceKind::midi) {
-      midi_.push_back(make_midi(d, i, has_feedback(config_, d.name)));
-    } else if (d.format == SerialFormat::firmata) {
-      spdlog::warn("device {}: serial format firmata is not handled by this version; ignored",
-                   d.name);
-    } else {
-      serial_.push_back(make_serial(d, i));
-    }
+bool App::add_device(std::uint32_t index) {
+  const DeviceConfig& d = config_.devices[index];
+  if (d.kind == DeviceKind::midi) {
+    midi_.push_back(make_midi(d, index, has_feedback(config_, d.name)));
+  } else if (d.format == SerialFormat::firmata) {
+    spdlog::warn("device {}: serial format firmata is not handled by this version; ignored",
+                 d.name);
+    return false;
+  } else {
+    serial_.push_back(make_serial(d, index));
   }
+  return true;
+}
+
+void App::build_devices() {
+  for (std::uint32_t i = 0; i < config_.devices.size(); ++i) add_device(i);
   configure_engine();
 }
 
@@ -757,19 +761,8 @@ void App::apply_config(Config next) {
   serial_ = std::move(serial);
   midi_ = std::move(midi);
   router_ = std::move(router);
-  for (std::uint32_t i : fresh) {
-    const DeviceConfig& d = config_.devices[i];
-    if (d.kind == DeviceKind::midi) {
-      midi_.push_back(make_midi(d, i, has_feedback(config_, d.name)));
-    } else if (d.format == SerialFormat::firmata) {
-      spdlog::warn("device {}: serial format firmata is not handled by this version; ignored",
-                   d.name);
-      continue;
-    } else {
-      serial_.push_back(make_serial(d, i));
-    }
-    opened.push_back(d.name);
-  }
+  for (std::uint32_t i : fresh)
+    if (add_device(i)) opened.push_back(config_.devices[i].name);
   // Listed in the order of the file.
   auto by_index = [](auto& a, auto& b) { return index_of(*a) < index_of(*b); };
   std::sort(serial_.begin(), serial_.end(), by_index);

@@ -75,6 +75,17 @@ struct ReloadFixture : ::testing::Test {
                                       csound_extra + "scan: 100ms\ndevices:\n" + devices +
                                       "map:\n" + map);
   }
+
+  /// The board "a", and a bridge playing orchestra 1 with `map` on it.
+  std::unique_ptr<PtyBoard> board_a_;
+  std::unique_ptr<Bridge> bridge_;
+  void start_one_board(const std::string& map, const std::string& csound_extra = "") {
+    dir.write("test.csd", make_csd(orchestra(1)));
+    board_a_ = std::make_unique<PtyBoard>(dir.file("a"));
+    bridge_ =
+        std::make_unique<Bridge>(dir, write_config(serial_device("a", "a"), map, csound_extra));
+    ASSERT_TRUE(bridge_->wait_state("running")) << bridge_->log();
+  }
 };
 
 }  // namespace
@@ -128,11 +139,10 @@ TEST_F(ReloadFixture, Reload_ValidChangeKeepsTheUnchangedDeviceConnectedAndAppli
 }
 
 TEST_F(ReloadFixture, Reload_InvalidFileKeepsTheOldConfigPlayingAndReportsEveryError) {
-  dir.write("test.csd", make_csd(orchestra(1)));
-  PtyBoard a(dir.file("a"));
-  auto cfg = write_config(serial_device("a", "a"), "  - from: a light\n    to: light\n");
-  Bridge bridge(dir, cfg);
-  ASSERT_TRUE(bridge.wait_state("running")) << bridge.log();
+  start_one_board("  - from: a light\n    to: light\n");
+  ASSERT_FALSE(HasFatalFailure());
+  auto& a = *board_a_;
+  auto& bridge = *bridge_;
   auto before = restarts(bridge);
 
   // Two problems: an unknown key and a bad duration.
@@ -144,8 +154,9 @@ TEST_F(ReloadFixture, Reload_InvalidFileKeepsTheOldConfigPlayingAndReportsEveryE
   ASSERT_EQ(r["ok"], false) << r.dump();
   ASSERT_EQ(r["errors"].size(), 2u) << r.dump();
   std::string errors = r["errors"].dump();
-  EXPECT_NE(errors.find(cfg + ":3:18:"), std::string::npos) << errors;  // restart_delay
-  EXPECT_NE(errors.find(cfg + ":5:1:"), std::string::npos) << errors;   // colour
+  EXPECT_NE(errors.find(dir.file("test.yaml") + ":3:18:"), std::string::npos)
+      << errors;  // restart_delay
+  EXPECT_NE(errors.find(dir.file("test.yaml") + ":5:1:"), std::string::npos) << errors;  // colour
   EXPECT_NE(r["error"].get<std::string>().find("still running"), std::string::npos);
 
   // The status says so, the log has every error, and the old one plays on.
@@ -178,12 +189,10 @@ TEST_F(ReloadFixture, Reload_InvalidFileKeepsTheOldConfigPlayingAndReportsEveryE
 }
 
 TEST_F(ReloadFixture, Reload_ToACsdThatDoesNotCompileKeepsTheOldPerformance) {
-  dir.write("test.csd", make_csd(orchestra(1)));
   dir.write("broken.csd", make_csd(kBroken));
-  PtyBoard a(dir.file("a"));
-  auto cfg = write_config(serial_device("a", "a"), "  - from: a light\n    to: light\n");
-  Bridge bridge(dir, cfg);
-  ASSERT_TRUE(bridge.wait_state("running")) << bridge.log();
+  start_one_board("  - from: a light\n    to: light\n");
+  ASSERT_FALSE(HasFatalFailure());
+  auto& bridge = *bridge_;
   auto before = restarts(bridge);
 
   dir.write("test.yaml", "csound:\n  csd: broken.csd\ndevices:\n" + serial_device("a", "a") +
@@ -199,12 +208,10 @@ TEST_F(ReloadFixture, Reload_ToACsdThatDoesNotCompileKeepsTheOldPerformance) {
 }
 
 TEST_F(ReloadFixture, Watch_ABrokenEditKeepsTheLastGoodPerformanceAndAGoodOneIsPlayed) {
-  dir.write("test.csd", make_csd(orchestra(1)));
-  PtyBoard a(dir.file("a"));
-  auto cfg = write_config(serial_device("a", "a"), "  - from: a light\n    to: light\n",
-                          "  watch: true\n");
-  Bridge bridge(dir, cfg);
-  ASSERT_TRUE(bridge.wait_state("running")) << bridge.log();
+  start_one_board("  - from: a light\n    to: light\n", "  watch: true\n");
+  ASSERT_FALSE(HasFatalFailure());
+  auto& a = *board_a_;
+  auto& bridge = *bridge_;
   ASSERT_TRUE(bridge.wait_value("version", 1)) << bridge.log();
   a.write_line("light=0.5");
   ASSERT_TRUE(bridge.wait_value("light_out", 0.5)) << bridge.log();
@@ -326,12 +333,10 @@ TEST_F(ReloadFixture, Reload_ByAMappedTriggerAppliesTheFixedConfigOfAFailedCsd) 
 }
 
 TEST_F(ReloadFixture, Reload_RightAfterAResetStillCompilesTheNewCsdFirst) {
-  dir.write("test.csd", make_csd(orchestra(1)));
   dir.write("broken.csd", make_csd(kBroken));
-  PtyBoard a(dir.file("a"));
-  auto cfg = write_config(serial_device("a", "a"), "  - from: a light\n    to: light\n");
-  Bridge bridge(dir, cfg);
-  ASSERT_TRUE(bridge.wait_state("running")) << bridge.log();
+  start_one_board("  - from: a light\n    to: light\n");
+  ASSERT_FALSE(HasFatalFailure());
+  auto& bridge = *bridge_;
 
   dir.write("test.yaml", "csound:\n  csd: broken.csd\ndevices:\n" + serial_device("a", "a") +
                              "map:\n  - from: a light\n    to: light\n");
@@ -347,11 +352,10 @@ TEST_F(ReloadFixture, Reload_RightAfterAResetStillCompilesTheNewCsdFirst) {
 }
 
 TEST_F(ReloadFixture, Reload_ThatWouldChangeAChannelsTypeIsRefusedAndTheServicePlaysOn) {
-  dir.write("test.csd", make_csd(orchestra(1)));
-  PtyBoard a(dir.file("a"));
-  auto cfg = write_config(serial_device("a", "a"), "  - from: a light\n    to: pot\n");
-  Bridge bridge(dir, cfg);
-  ASSERT_TRUE(bridge.wait_state("running")) << bridge.log();
+  start_one_board("  - from: a light\n    to: pot\n");
+  ASSERT_FALSE(HasFatalFailure());
+  auto& a = *board_a_;
+  auto& bridge = *bridge_;
   auto before = restarts(bridge);
 
   // Valid on its own, but "pot" is a control channel in the running service.

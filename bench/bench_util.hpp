@@ -1,7 +1,8 @@
 #pragma once
 // What the round-trip benches share: the monotonic clock, child processes
 // stopped by pid (and killed with the bench on a fatal signal), CPU time of a
-// process from /proc, percentiles. Header-only; each bench is one program.
+// process from /proc, percentiles, the host options and the CPU floor.
+// Header-only; each bench is one program.
 
 #include <signal.h>
 #include <sys/prctl.h>
@@ -209,6 +210,80 @@ inline double percentile(const std::vector<double>& sorted, double q) {
   if (sorted.empty()) return NAN;
   size_t rank = static_cast<size_t>(std::ceil(q * static_cast<double>(sorted.size())));
   return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
+}
+
+// ---- what both benches take on the command line ------------------------------
+
+/// The host under test and how it is measured.
+struct HostOptions {
+  std::string cmd;                // host command template
+  std::string floor_cmd;          // optional: command measured alone for the CPU floor
+  std::string before_stop;        // optional: shell command run before the host is stopped
+  std::string log = "/dev/null";  // host's stdout and stderr
+  std::string tmpl_in, tmpl_out;  // optional: file copied with the template keys substituted
+  std::string label = "host";
+  double rate = 0;       // values a second
+  double duration = 10;  // seconds of sending
+  double jitter = 0.5;   // send time offset, uniform in [0, jitter) periods
+  double ready_timeout = 30;
+  double settle = 1.0;  // floor: seconds between start and measuring
+};
+
+/// Takes option `a` when it is one of HostOptions' (its value from next());
+/// false for any other.
+template <class Next>
+bool parse_host_option(HostOptions& o, const std::string& a, Next&& next) {
+  if (a == "--cmd") {
+    o.cmd = next();
+  } else if (a == "--floor-cmd") {
+    o.floor_cmd = next();
+  } else if (a == "--before-stop") {
+    o.before_stop = next();
+  } else if (a == "--template") {
+    o.tmpl_in = next();
+    o.tmpl_out = next();
+  } else if (a == "--log") {
+    o.log = next();
+  } else if (a == "--label") {
+    o.label = next();
+  } else if (a == "--rate") {
+    o.rate = std::stod(next());
+  } else if (a == "--duration") {
+    o.duration = std::stod(next());
+  } else if (a == "--jitter") {
+    o.jitter = std::stod(next());
+  } else if (a == "--ready-timeout") {
+    o.ready_timeout = std::stod(next());
+  } else if (a == "--settle") {
+    o.settle = std::stod(next());
+  } else {
+    return false;
+  }
+  return true;
+}
+
+/// A host command to run at all, with sane numbers.
+inline bool host_options_valid(const HostOptions& o) {
+  return !o.cmd.empty() && o.rate > 0 && o.duration > 0 && o.jitter >= 0 && o.jitter < 1;
+}
+
+/// Runs the floor command alone for the sending window (after `settle`) and
+/// returns its CPU share; `how` says how it ended.
+inline double measure_floor(const HostOptions& o, std::string& how) {
+  pid_t pid = spawn(o.floor_cmd, o.log);
+  sleep_ms(static_cast<i64>(o.settle * 1000));
+  if (!alive(pid)) {
+    how = "floor command exited early";
+    g_child = 0;
+    return NAN;
+  }
+  i64 t0 = now_ns();
+  Cpu c0 = cpu_now(pid);
+  sleep_until_ns(t0 + static_cast<i64>(o.duration * 1e9));
+  i64 t1 = now_ns();
+  Cpu c1 = cpu_now(pid);
+  how = stop_child(pid);
+  return cpu_pct(c0, c1, t1 - t0);
 }
 
 }  // namespace bench

@@ -63,21 +63,11 @@ constexpr unsigned char kCcOut = 1;   // the controller sends CC 1 ...
 constexpr unsigned char kCcBack = 2;  // ... and expects CC 2 back, both on channel 1
 constexpr unsigned char kProbeA = 126, kProbeB = 127;  // readiness probes
 
-struct Options {
-  std::string cmd;                // host command template: {ctl_out} {ctl_in}
-  std::string floor_cmd;          // optional: command measured alone for the CPU floor
-  std::string before_stop;        // optional: shell command run before the host is stopped
-  std::string log = "/dev/null";  // host's stdout and stderr
-  std::string tmpl_in, tmpl_out;  // optional: file copied with the port names substituted
-  std::string label = "host";
+struct Options : HostOptions {  // cmd and template: {ctl_out} {ctl_in} substituted
+  Options() { rate = 1000; }    // CC messages a second
   std::string client = "csbench";
-  double rate = 1000;    // CC messages a second
-  double duration = 10;  // seconds of sending
-  double jitter = 0.5;   // send time offset, uniform in [0, jitter) periods
-  double phase_us = 0;   // when set and the jitter span exceeds it: a whole number of these
-  double hold_us = -1;   // a value newest for this long must come back (default 2 phase_us)
-  double ready_timeout = 30;
-  double settle = 1.0;  // floor: seconds between start and measuring
+  double phase_us = 0;  // when set and the jitter span exceeds it: a whole number of these
+  double hold_us = -1;  // a value newest for this long must come back (default 2 phase_us)
   pid_t jackd = 0;      // optional: the JACK server's pid, its CPU is reported too
 };
 
@@ -103,35 +93,13 @@ Options parse_args(int argc, char** argv) {
       if (i + 1 >= argc) usage(argv[0]);
       return argv[++i];
     };
-    if (a == "--cmd") {
-      o.cmd = next();
-    } else if (a == "--floor-cmd") {
-      o.floor_cmd = next();
-    } else if (a == "--before-stop") {
-      o.before_stop = next();
-    } else if (a == "--template") {
-      o.tmpl_in = next();
-      o.tmpl_out = next();
-    } else if (a == "--log") {
-      o.log = next();
-    } else if (a == "--label") {
-      o.label = next();
-    } else if (a == "--client") {
+    if (parse_host_option(o, a, next)) continue;
+    if (a == "--client") {
       o.client = next();
-    } else if (a == "--rate") {
-      o.rate = std::stod(next());
-    } else if (a == "--duration") {
-      o.duration = std::stod(next());
-    } else if (a == "--jitter") {
-      o.jitter = std::stod(next());
     } else if (a == "--phase-us") {
       o.phase_us = std::stod(next());
     } else if (a == "--hold-us") {
       o.hold_us = std::stod(next());
-    } else if (a == "--ready-timeout") {
-      o.ready_timeout = std::stod(next());
-    } else if (a == "--settle") {
-      o.settle = std::stod(next());
     } else if (a == "--jackd-pid") {
       o.jackd = static_cast<pid_t>(std::stol(next()));
     } else {
@@ -139,27 +107,8 @@ Options parse_args(int argc, char** argv) {
     }
   }
   if (o.hold_us < 0) o.hold_us = 2 * o.phase_us;
-  if (o.cmd.empty() || o.rate <= 0 || o.duration <= 0 || o.jitter < 0 || o.jitter >= 1) {
-    usage(argv[0]);
-  }
+  if (!host_options_valid(o)) usage(argv[0]);
   return o;
-}
-
-double measure_floor(const Options& o, std::string& how) {
-  pid_t pid = spawn(o.floor_cmd, o.log);
-  sleep_ms(static_cast<i64>(o.settle * 1000));
-  if (!alive(pid)) {
-    how = "floor command exited early";
-    g_child = 0;
-    return NAN;
-  }
-  i64 t0 = now_ns();
-  Cpu c0 = cpu_now(pid);
-  sleep_until_ns(t0 + static_cast<i64>(o.duration * 1e9));
-  i64 t1 = now_ns();
-  Cpu c1 = cpu_now(pid);
-  how = stop_child(pid);
-  return cpu_pct(c0, c1, t1 - t0);
 }
 
 // ---- the controller's receiving side ---------------------------------------

@@ -47,19 +47,9 @@ using namespace bench;
 constexpr i64 kValueBase = 1000000;    // first value sent
 constexpr i64 kProbeBase = 900000000;  // readiness probes, never mixed with values
 
-struct Options {
-  std::string cmd;                // host command template, {tty} substituted
-  std::string floor_cmd;          // optional: command measured alone for the CPU floor
-  std::string before_stop;        // optional: shell command run before the host is stopped
-  std::string log = "/dev/null";  // host's stdout and stderr
-  std::string tmpl_in, tmpl_out;  // optional: file copied with {tty} substituted
-  std::string label = "host";
-  double rate = 250;      // lines a second
-  double duration = 10;   // seconds of sending
-  double jitter = 0.5;    // send time offset, uniform in [0, jitter) periods
-  double kperiod_us = 0;  // when set, the jitter span is a whole number of k-periods
-  double ready_timeout = 30;
-  double settle = 1.0;  // floor: seconds between start and measuring
+struct Options : HostOptions {  // cmd and template: {tty} substituted
+  Options() { rate = 250; }     // lines a second
+  double kperiod_us = 0;        // when set, the jitter span is a whole number of k-periods
 };
 
 [[noreturn]] void usage(const char* argv0) {
@@ -81,38 +71,14 @@ Options parse_args(int argc, char** argv) {
       if (i + 1 >= argc) usage(argv[0]);
       return argv[++i];
     };
-    if (a == "--cmd") {
-      o.cmd = next();
-    } else if (a == "--floor-cmd") {
-      o.floor_cmd = next();
-    } else if (a == "--before-stop") {
-      o.before_stop = next();
-    } else if (a == "--template") {
-      o.tmpl_in = next();
-      o.tmpl_out = next();
-    } else if (a == "--log") {
-      o.log = next();
-    } else if (a == "--label") {
-      o.label = next();
-    } else if (a == "--rate") {
-      o.rate = std::stod(next());
-    } else if (a == "--duration") {
-      o.duration = std::stod(next());
-    } else if (a == "--jitter") {
-      o.jitter = std::stod(next());
-    } else if (a == "--kperiod-us") {
+    if (parse_host_option(o, a, next)) continue;
+    if (a == "--kperiod-us") {
       o.kperiod_us = std::stod(next());
-    } else if (a == "--ready-timeout") {
-      o.ready_timeout = std::stod(next());
-    } else if (a == "--settle") {
-      o.settle = std::stod(next());
     } else {
       usage(argv[0]);
     }
   }
-  if (o.cmd.empty() || o.rate <= 0 || o.duration <= 0 || o.jitter < 0 || o.jitter >= 1) {
-    usage(argv[0]);
-  }
+  if (!host_options_valid(o)) usage(argv[0]);
   return o;
 }
 
@@ -213,23 +179,6 @@ bool write_all(int fd, const char* p, size_t n) {
 }
 
 // CPU share (% of one core) of the floor command alone over `seconds`.
-double measure_floor(const Options& o, std::string& how) {
-  pid_t pid = spawn(o.floor_cmd, o.log);
-  sleep_ms(static_cast<i64>(o.settle * 1000));
-  if (!alive(pid)) {
-    how = "floor command exited early";
-    g_child = 0;
-    return NAN;
-  }
-  i64 t0 = now_ns();
-  Cpu c0 = cpu_now(pid);
-  sleep_until_ns(t0 + static_cast<i64>(o.duration * 1e9));
-  i64 t1 = now_ns();
-  Cpu c1 = cpu_now(pid);
-  how = stop_child(pid);
-  return cpu_pct(c0, c1, t1 - t0);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {

@@ -18,25 +18,12 @@
 #include "core/channels.hpp"
 #include "core/midi.hpp"
 #include "core/router.hpp"
+#include "router_harness.hpp"
 
 namespace csb {
 namespace {
 
-class RecordingSink : public RouterSink {
- public:
-  void on_action(Action action) override { actions.push_back(action); }
-  void on_score(std::string_view event) override { scores.emplace_back(event); }
-  void on_routed(std::uint32_t device, std::string_view source, std::uint32_t slot,
-                 double value) override {
-    routed.emplace_back(source);
-    values.push_back(value);
-  }
-
-  std::vector<Action> actions;
-  std::vector<std::string> scores;
-  std::vector<std::string> routed;
-  std::vector<double> values;
-};
+using test::RecordingSink;
 
 /// A mapping `from: keys KIND [lo..hi] [ch ch_lo..ch_hi]` to a channel template.
 Mapping midi_map(SourceKind kind, int lo, int hi, std::string to, int ch_lo = 0, int ch_hi = 0) {
@@ -89,35 +76,16 @@ Config make_config(std::vector<Mapping> map) {
 }
 
 /// A router over a fresh channel table; send() feeds device 0 ("keys").
-struct Bench {
-  explicit Bench(std::vector<Mapping> map) : config(make_config(std::move(map))) {
-    router = std::make_unique<Router>(config, table, sink);
-  }
+struct Bench : test::RouterBench {
+  explicit Bench(std::vector<Mapping> map) : RouterBench(make_config(std::move(map))) {}
 
   void send(std::uint8_t status, std::uint8_t d1 = 0, std::uint8_t d2 = 0, std::int64_t t = 1000,
             std::uint32_t device = 0) {
     router->on_midi(device, MidiMessage::make(status, d1, d2), t, counters);
   }
   void cc(int ch, int n, int v) { send(0xB0 | (ch - 1), n, v); }
-
-  double value(std::string_view name) {
-    std::uint32_t s = table.find(name);
-    EXPECT_NE(s, kNoSlot) << name;
-    return s == kNoSlot ? NAN : table.at(s).value.load();
-  }
-  bool dirty(std::string_view name) {
-    std::uint32_t s = table.find(name);
-    EXPECT_NE(s, kNoSlot) << name;
-    return s != kNoSlot && table.at(s).dirty.load();
-  }
   /// Marks a channel applied, as the performance thread would.
   void clean(std::string_view name) { table.at(table.find(name)).dirty.store(false); }
-
-  Config config;
-  ChannelTable table;
-  RecordingSink sink;
-  InputCounters counters;
-  std::unique_ptr<Router> router;
 };
 
 // --- building -----------------------------------------------------------------

@@ -26,25 +26,12 @@
 #include <vector>
 
 #include "core/channels.hpp"
+#include "router_harness.hpp"
 
 namespace csb {
 namespace {
 
-/// Records what the router hands to the rest of the bridge.
-class RecordingSink : public RouterSink {
- public:
-  void on_action(Action action) override { actions.push_back(action); }
-  void on_score(std::string_view event) override { scores.emplace_back(event); }
-  void on_routed(std::uint32_t, std::string_view source, std::uint32_t slot, double) override {
-    routed.emplace_back(source);
-    routed_slots.push_back(slot);
-  }
-
-  std::vector<Action> actions;
-  std::vector<std::string> scores;
-  std::vector<std::string> routed;
-  std::vector<std::uint32_t> routed_slots;
-};
+using test::RecordingSink;
 
 Mapping named(std::string name, std::string to) {
   Mapping m;
@@ -112,41 +99,12 @@ Config make_config(bool with_wildcard) {
 }
 
 /// A router over a fresh channel table; line() feeds device 0 ("board").
-struct Bench {
-  explicit Bench(bool with_wildcard) : config(make_config(with_wildcard)) {
-    router = std::make_unique<Router>(config, table, sink);
-  }
+struct Bench : test::RouterBench {
+  explicit Bench(bool with_wildcard) : RouterBench(make_config(with_wildcard)) {}
 
   void line(std::string_view text, std::int64_t t_ns = 1000) {
     router->on_line(0, text, t_ns, counters);
   }
-
-  /// The control value of a channel; fails the test when it does not exist.
-  double value(std::string_view name) {
-    std::uint32_t s = table.find(name);
-    EXPECT_NE(s, kNoSlot) << name;
-    return s == kNoSlot ? NAN : table.at(s).value.load();
-  }
-  bool dirty(std::string_view name) {
-    std::uint32_t s = table.find(name);
-    EXPECT_NE(s, kNoSlot) << name;
-    return s != kNoSlot && table.at(s).dirty.load();
-  }
-  std::string string_value(std::string_view name) {
-    std::uint32_t s = table.find(name);
-    EXPECT_NE(s, kNoSlot) << name;
-    std::string out;
-    if (s != kNoSlot) {
-      EXPECT_TRUE(table.try_copy_string(s, out));
-    }
-    return out;
-  }
-
-  Config config;
-  ChannelTable table;
-  RecordingSink sink;
-  InputCounters counters;
-  std::unique_ptr<Router> router;
 };
 
 // --- Router: building ---------------------------------------------------------

@@ -839,19 +839,18 @@ void App::start_watch() {
   watch_error_.clear();
   if (!config_.csound.watch || stopping_) return;
   csd_sig_ = csd_last_ = file_sig(config_.csound.csd);
+  schedule_watch();
+}
+
+void App::schedule_watch() {
   // Polled: a stat four times a second costs nothing, and sees an editor's
   // write in place, its rename over the file, and a directory replaced.
-  struct Tick {
-    App* app;
-    void operator()(boost::system::error_code ec) const {
-      if (ec || app->stopping_) return;
-      app->watch_tick();
-      app->watch_timer_.expires_after(250ms);
-      app->watch_timer_.async_wait(*this);
-    }
-  };
   watch_timer_.expires_after(250ms);
-  watch_timer_.async_wait(Tick{this});
+  watch_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopping_) return;
+    watch_tick();
+    schedule_watch();
+  });
 }
 
 void App::watch_tick() {

@@ -96,6 +96,7 @@ class App : private RouterSink {
 
   /// csound.watch: the CSD file looked at 4 times a second.
   void start_watch();
+  void schedule_watch();
   void watch_tick();
   void csd_changed();
 

@@ -21,6 +21,7 @@
 #include "config/loader.hpp"
 #include "control/control_server.hpp"
 #include "core/clock.hpp"
+#include "core/command.hpp"
 #include "core/text.hpp"
 #include "midi/midi_ports.hpp"
 #include "serial/serial_group.hpp"
@@ -37,32 +38,6 @@ namespace {
 /// may be any bytes: invalid UTF-8 becomes U+FFFD instead of an exception.
 std::string to_line(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-/// Splits a control command line into words; a "quoted" word keeps its
-/// spaces (and `quoted` says it was quoted, for string values).
-std::vector<std::pair<std::string, bool>> split_command(const std::string& line) {
-  std::vector<std::pair<std::string, bool>> words;
-  std::size_t p = 0;
-  while (p < line.size()) {
-    while (p < line.size() && (line[p] == ' ' || line[p] == '\t')) ++p;
-    if (p == line.size()) break;
-    if (line[p] == '"') {
-      std::string w;
-      ++p;
-      while (p < line.size() && line[p] != '"') {
-        if (line[p] == '\\' && p + 1 < line.size()) ++p;
-        w += line[p++];
-      }
-      ++p;
-      words.emplace_back(std::move(w), true);
-    } else {
-      std::size_t s = p;
-      while (p < line.size() && line[p] != ' ' && line[p] != '\t') ++p;
-      words.emplace_back(line.substr(s, p - s), false);
-    }
-  }
-  return words;
 }
 
 std::uint32_t index_of(const SerialGroup& g) {
@@ -1218,7 +1193,7 @@ void App::handle_command(ControlSession& session, const std::string& line,
                          std::function<void(std::string)> reply) {
   auto words = split_command(line);
   if (words.empty()) return reply(error_reply("empty command"));
-  const std::string& cmd = words[0].first;
+  const std::string& cmd = words[0].text;
   auto ok = [&](json extra = json::object()) {
     extra["ok"] = true;
     reply(to_line(extra));
@@ -1253,7 +1228,7 @@ void App::handle_command(ControlSession& session, const std::string& line,
     ok({{"monitor", true}});
   } else if (cmd == "get") {
     if (!want_args(1, "get NAME")) return;
-    const std::string& name = words[1].first;
+    const std::string& name = words[1].text;
     std::uint32_t slot = channels_.find(name);
     if (slot != kNoSlot) {
       const ChannelSlot& s = channels_.at(slot);
@@ -1279,7 +1254,7 @@ void App::handle_command(ControlSession& session, const std::string& line,
     answer_get(name, slot, std::move(reply), 0);
   } else if (cmd == "set") {
     if (!want_args(2, "set NAME VALUE (a \"quoted\" VALUE sets a string channel)")) return;
-    const std::string& name = words[1].first;
+    const std::string& name = words[1].text;
     const auto& [text, quoted] = words[2];
     std::int64_t t = steady_ns();
     if (quoted) {

@@ -311,7 +311,8 @@ class Loader {
     }
     s.is_map = true;
     for (auto it = f.value.begin(); it != f.value.end(); ++it) {
-      const YAML::Node& k = it->first;
+      // A copy: the iterator hands out a temporary pair, which a reference would outlive.
+      const YAML::Node k = it->first;
       Mark km = to_mark(k.Mark());
       if (!k.IsScalar()) {
         error(km, fmt::format("keys must be words, got {} {}", describe(k), where));

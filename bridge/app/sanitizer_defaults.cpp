@@ -1,0 +1,55 @@
+// Linked into every program of a sanitizer build (CMake option CSB_SANITIZE).
+// The sanitizer runtimes call these functions at start-up, so the options and
+// suppressions hold for csbridge started by a test, by hand or by systemd,
+// without any environment variable. ASAN_OPTIONS, LSAN_OPTIONS,
+// UBSAN_OPTIONS and TSAN_OPTIONS still add to them.
+//
+// Suppressions name only libraries this project does not build: their code is
+// not instrumented, so what is reported inside them is theirs to fix. Every
+// frame of csbridge's own code stays checked.
+
+extern "C" {
+
+#if defined(CSB_SANITIZE_address)
+const char* __asan_default_options() {
+  // Fail the run on the first error, with a stack a person can read.
+  return "detect_leaks=1:abort_on_error=0:halt_on_error=1:strict_init_order=1:"
+         "detect_stack_use_after_return=1:check_initialization_order=1";
+}
+
+const char* __ubsan_default_options() {
+  return "print_stacktrace=1:halt_on_error=1";
+}
+
+const char* __lsan_default_suppressions() {
+  // Csound keeps allocations until csoundDestroy and leaks a little per
+  // csoundReset (csound#722); its plugins, ALSA's and JACK's client libraries
+  // and RtMidi keep process-wide caches that are never freed.
+  return "leak:libcsound64.so\n"
+         "leak:libcsnd6.so\n"
+         "leak:/usr/lib/x86_64-linux-gnu/csound/\n"
+         "leak:libasound.so\n"
+         "leak:libjack.so\n"
+         "leak:libjackserver.so\n"
+         "leak:librtmidi.so\n"
+         "leak:libdbus-1.so\n";
+}
+#endif
+
+#if defined(CSB_SANITIZE_thread)
+const char* __tsan_default_options() {
+  return "halt_on_error=1:second_deadlock_stack=1:report_signal_unsafe=0";
+}
+
+const char* __tsan_default_suppressions() {
+  // Races whose every access is inside an uninstrumented library: Csound's
+  // own threads (its performance and worker threads, its message buffer),
+  // JACK's client thread and ALSA. A race with one access in csbridge's code
+  // is still reported.
+  return "called_from_lib:libcsound64.so\n"
+         "called_from_lib:libjack.so\n"
+         "called_from_lib:libasound.so\n";
+}
+#endif
+
+}  // extern "C"

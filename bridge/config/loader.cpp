@@ -31,6 +31,20 @@ Mark to_mark(const YAML::Mark& m) {
   return {m.line + 1, m.column + 1};
 }
 
+/// Line and column (1-based) of byte `at` of `text`.
+Mark mark_of(std::string_view text, std::size_t at) {
+  Mark m{1, 1};
+  for (std::size_t i = 0; i < at && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++m.line;
+      m.col = 1;
+    } else {
+      ++m.col;
+    }
+  }
+  return m;
+}
+
 /// A value read from the file, with the dotted path used in messages ("map[2].range").
 struct Field {
   YAML::Node value;
@@ -99,10 +113,8 @@ bool channel_char(char c) {
   return is_alnum(c) || c == '_' || c == '.' || c == '-';
 }
 
-/// Channel names (feedback `from:`): letters, digits, `_`, `.`, `-`.
-bool valid_channel_name(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), channel_char);
-}
+constexpr const char* kChannelNameRule =
+    "a letter or _ first, then letters, digits, _ . -, at most 64 bytes";
 
 /// Names of lines values and columns: a letter first, then channel-name characters.
 bool valid_value_name(std::string_view s) {
@@ -231,6 +243,21 @@ std::vector<std::string> find_placeholders(std::string_view t, bool& unclosed,
   return out;
 }
 
+/// Why `path` is not a CSD Csound can read (empty when it is one): it cannot
+/// be opened, or its first 64 KiB hold no <CsoundSynthesizer> element.
+std::string not_a_csd(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fmt::format("cannot read the CSD {}: {}", path, std::strerror(errno));
+  std::string head(64 * 1024, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(in.gcount()));
+  if (head.find("<CsoundSynthesizer>") != std::string::npos) return {};
+  return fmt::format(
+      "{} is not a CSD: it has no <CsoundSynthesizer> element (csound.csd names a .csd file "
+      "holding <CsInstruments>)",
+      path);
+}
+
 bool contains(const std::vector<std::string>& v, std::string_view s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
@@ -247,11 +274,21 @@ class Loader {
     cfg.path = file_;
     cfg.base_dir = base_dir_;
     std::vector<YAML::Node> docs;
-    try {
-      docs = YAML::LoadAll(std::string(text));
-    } catch (const YAML::ParserException& e) {
-      error(to_mark(e.mark), "YAML syntax error: " + e.msg);
+    if (text.size() > kMaxConfigBytes) {
+      error({1, 1}, fmt::format("the file is {} bytes; a config may be at most {} (1 MiB)",
+                                text.size(), kMaxConfigBytes));
+    } else if (auto nul = text.find('\0'); nul != std::string_view::npos) {
+      error(mark_of(text, nul),
+            "the file holds a NUL byte: it is not a text file (a config is YAML text)");
     }
+    if (diags_.empty()) try {
+        docs = YAML::LoadAll(std::string(text));
+      } catch (const YAML::ParserException& e) {
+        error(to_mark(e.mark), "YAML syntax error: " + e.msg);
+      } catch (const YAML::Exception& e) {
+        // yaml-cpp's guard against deep nesting, among others.
+        error(to_mark(e.mark), "YAML error: " + e.msg);
+      }
     if (diags_.empty()) {
       if (docs.empty() || docs[0].IsNull()) {
         error({1, 1}, "the file is empty; expected a map with at least 'csound:'");
@@ -402,7 +439,8 @@ class Loader {
       return std::nullopt;
     }
     if (parse_number(s))
-      fail(f, fmt::format("a duration needs a unit (us, ms, s, m), e.g. '{}s', got '{}'", s, s));
+      fail(f, fmt::format("a duration needs a unit (us, ms, s, m): '{}ms' or '{}s'? got '{}'", s, s,
+                          s));
     else
       fail(f, fmt::format("expected a duration like '500ms' or '1s', got '{}'", s));
     return std::nullopt;
@@ -471,6 +509,13 @@ class Loader {
     return (fs::path(base_dir_) / fs::path(p)).lexically_normal().string();
   }
 
+  /// Reports a list over kMaxConfigEntries.
+  bool too_many(const Field& f, std::size_t n, std::string_view what) {
+    if (n <= kMaxConfigEntries) return false;
+    fail(f, fmt::format("{} {}; a config may have at most {}", n, what, kMaxConfigEntries));
+    return true;
+  }
+
   // ---- sections -------------------------------------------------------------
 
   void read_top(const YAML::Node& root, Config& cfg) {
@@ -509,8 +554,8 @@ class Loader {
   }
 
   void read_csound(const Field& f, CsoundConfig& cs) {
-    Section s =
-        section(f, "in csound section", {"csd", "options", "on_exit", "restart_delay", "watch"});
+    Section s = section(f, "in csound section",
+                        {"csd", "options", "on_exit", "restart_delay", "watch", "pacing"});
     if (!s.is_map) return;
     if (auto c = s.get("csd")) {
       if (auto p = nonempty_string(*c)) {
@@ -520,12 +565,13 @@ class Loader {
           fail(*c, "CSD not found: " + cs.csd);
         else if (fs::is_directory(cs.csd, ec))
           fail(*c, "CSD is a directory, not a file: " + cs.csd);
+        else if (auto why = not_a_csd(cs.csd); !why.empty())
+          fail(*c, why);
       }
     } else {
       error(f.key, "csound: missing required key 'csd' (the orchestra file)");
     }
-    if (auto o = s.get("options"))
-      if (auto v = string_list(*o)) cs.options = *v;
+    if (auto o = s.get("options")) read_options(*o, cs);
     if (auto o = s.get("on_exit"))
       if (auto v = choice<OnExit>(
               *o, {{"restart", OnExit::restart}, {"stop", OnExit::stop}, {"exit", OnExit::exit}}))
@@ -534,6 +580,42 @@ class Loader {
       if (auto d = duration(*o)) cs.restart_delay = *d;
     if (auto o = s.get("watch"))
       if (auto b = boolean(*o)) cs.watch = *b;
+    if (auto o = s.get("pacing"))
+      if (auto v = choice<bool>(*o, {{"auto", true}, {"none", false}})) cs.pace = *v;
+  }
+
+  /// Each entry one Csound flag: "-odac -b128" as one entry would make Csound
+  /// write audio to a file named "dac -b128".
+  void read_options(const Field& f, CsoundConfig& cs) {
+    auto items = list(f, "Csound flags");
+    if (!items) return;
+    bool ok = true;
+    for (const auto& it : *items) {
+      auto s = string(it);
+      if (!s) {
+        ok = false;
+        continue;
+      }
+      auto words = split_ws(*s);
+      if (words.size() > 1) {
+        std::vector<std::string> quoted;
+        for (const auto& w : words) quoted.push_back(w);
+        fail(it, fmt::format("'{}' is {} flags in one entry; write one flag an entry: [{}]", *s,
+                             words.size(), join(quoted)));
+        ok = false;
+      } else if (words.empty() || (*s)[0] != '-') {
+        fail(it, fmt::format("expected a Csound flag starting with '-' (like -odac or -b128), "
+                             "got '{}'",
+                             *s));
+        ok = false;
+      } else if (s->size() < 2) {
+        fail(it, "a lone '-' is not a Csound flag");
+        ok = false;
+      } else {
+        cs.options.push_back(*s);
+      }
+    }
+    if (!ok) cs.options.clear();
   }
 
   void read_control(const Field& f, ControlConfig& cc) {
@@ -546,6 +628,13 @@ class Loader {
         const std::string& t = o->value.Scalar();
         bool octal = !t.empty() && t.size() <= 4 &&
                      std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '7'; });
+        if (octal && t.size() == 4 && t[0] != '0') {
+          // setuid, setgid and sticky bits mean nothing on a socket.
+          fail(*o, fmt::format("'{}' sets setuid, setgid or sticky bits; a socket takes "
+                               "permission bits only, 0..0777 like \"0660\"",
+                               t));
+          return;
+        }
         if (octal) {
           cc.mode = static_cast<unsigned>(std::stoul(t, nullptr, 8));
           return;
@@ -563,6 +652,7 @@ class Loader {
       fail(f, fmt::format("expected a map of device name -> settings, got {}", describe(f.value)));
       return;
     }
+    if (too_many(f, f.value.size(), "devices")) return;
     std::set<std::string> seen;
     for (auto it = f.value.begin(); it != f.value.end(); ++it) {
       Mark km = to_mark(it->first.Mark());
@@ -679,7 +769,7 @@ class Loader {
 
   void read_map(const Field& f, Config& cfg) {
     auto items = list(f, "mappings");
-    if (!items) return;
+    if (!items || too_many(f, items->size(), "mappings")) return;
     for (const auto& it : *items)
       if (auto m = read_mapping(it, cfg)) cfg.map.push_back(std::move(*m));
   }
@@ -917,6 +1007,11 @@ class Loader {
       fail(f, "channel name is empty");
       return;
     }
+    if ((found.empty() && !valid_channel_name(to)) ||
+        (!to.empty() && to[0] != '{' && !valid_channel_name(to.substr(0, 1)))) {
+      fail(f, fmt::format("bad channel name '{}': {}", to, kChannelNameRule));
+      return;
+    }
     if (!src) return;
     if (!check_placeholders(f, found, *src, {"i", "n", "ch", "name"})) return;
     if (src->has_number && src->hi > src->lo && !contains(found, "i") && !contains(found, "n"))
@@ -1100,11 +1195,16 @@ class Loader {
           fail(*o, fmt::format("a power curve needs a number > 0, got {}", o->value.Scalar()));
           ok = false;
         }
-      } else if (auto c = choice<Curve>(
-                     *o, {{"lin", Curve::lin}, {"exp", Curve::exp}, {"log", Curve::log}})) {
-        m.curve = *c;
       } else {
-        ok = false;
+        std::string w = o->value.IsScalar() ? o->value.Scalar() : "";
+        if (w == "lin" || w == "exp" || w == "log") {
+          m.curve = w == "lin" ? Curve::lin : w == "exp" ? Curve::exp : Curve::log;
+        } else {
+          fail(*o, fmt::format("expected lin | exp | log, or a number p > 0 for x^p (like 2 or "
+                               "0.5), got {}",
+                               describe(o->value)));
+          ok = false;
+        }
       }
       if (m.curve == Curve::exp && range_ok && (m.range.first <= 0 || m.range.second <= 0)) {
         fail(*o, fmt::format("exp needs lo·(hi/lo)^x with both range bounds > 0, but range is "
@@ -1147,7 +1247,7 @@ class Loader {
 
   void read_feedback(const Field& f, Config& cfg) {
     auto items = list(f, "feedback entries");
-    if (!items) return;
+    if (!items || too_many(f, items->size(), "feedback entries")) return;
     for (const auto& it : *items)
       if (auto fb = read_feedback_entry(it, cfg)) cfg.feedback.push_back(std::move(*fb));
   }
@@ -1245,7 +1345,7 @@ class Loader {
     if (auto o = s.get("from")) {
       auto c = string(*o);
       if (c && !valid_channel_name(*c)) {
-        fail(*o, fmt::format("bad channel name '{}' (letters, digits, _ . -)", *c));
+        fail(*o, fmt::format("bad channel name '{}': {}", *c, kChannelNameRule));
         ok = false;
       } else if (c) {
         fb.channel = *c;
@@ -1301,8 +1401,10 @@ class Loader {
           ok = false;
         }
         for (const auto& p : found)
-          if (p != "value" && p != "name") {
-            fail(*o, fmt::format("unknown placeholder '{{{}}}' (known: {{value}} {{name}})", p));
+          if (p != "name" && !parse_value_placeholder(p)) {
+            fail(*o, fmt::format("unknown placeholder '{{{}}}' (known: {{value}}, {{value:d}} "
+                                 "rounded to an integer, {{value:.2f}} with 2 decimals, {{name}})",
+                                 p));
             ok = false;
             break;
           }

@@ -8,6 +8,12 @@
 
 namespace csb {
 
+/// Limits of a config (SPEC §3): a larger file is refused before it is parsed,
+/// so a reload never stalls the loop on a huge file.
+inline constexpr std::size_t kMaxConfigBytes = 1 << 20;
+/// At most this many devices, mappings or feedback entries.
+inline constexpr std::size_t kMaxConfigEntries = 4096;
+
 /// Loads and validates a configuration file. Relative paths in it resolve
 /// against the file's directory. Throws ConfigError holding every problem
 /// found (each with FILE:LINE:COL), never only the first. Any thread.

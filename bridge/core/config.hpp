@@ -25,6 +25,9 @@ struct CsoundConfig {
   OnExit on_exit = OnExit::restart;
   std::chrono::nanoseconds restart_delay = std::chrono::milliseconds(500);
   bool watch = false;
+  /// csound.pacing: auto (true) paces the performance to the clock when no
+  /// audio device does; none (false) lets it run as fast as it can (offline).
+  bool pace = true;
 };
 
 struct ControlConfig {

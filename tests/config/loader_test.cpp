@@ -249,7 +249,7 @@ TEST_F(ConfigDir, LoadConfigText_MinimalFileTakesEveryDefault) {
 }
 
 TEST_F(ConfigDir, LoadConfigText_PathsResolveAgainstBaseDir) {
-  write_file(dir_ / "sub" / "x.csd", "");
+  write_file(dir_ / "sub" / "x.csd", "<CsoundSynthesizer></CsoundSynthesizer>\n");
   Config c = load(
       "csound:\n  csd: ./sub/../sub/x.csd\ncontrol:\n  socket: run/ctl.sock\n"
       "devices:\n  b:\n    serial: ttys/fake*\n  abs:\n    serial: /dev/ttyS*\n");
@@ -661,6 +661,70 @@ TEST_F(ConfigDir, Errors_AllReportedAtOnceInFileOrder) {
     EXPECT_EQ(diags[i].mark.line, where[i].first) << diags[i].to_string();
     EXPECT_EQ(diags[i].mark.col, where[i].second) << diags[i].to_string();
   }
+}
+
+TEST_F(ConfigDir, Errors_OptionsTakeOneCsoundFlagAnEntry) {
+  // As one entry, "-odac -b128" made Csound write audio to a file named "dac -b128".
+  expect_one_error(
+      std::string(head) + "  options: [-odac -b128]\n", 3, 13,
+      "'-odac -b128' is 2 flags in one entry; write one flag an entry: [-odac, -b128]");
+  expect_one_error(std::string(head) + "  options: [-odac, b128]\n", 3, 20,
+                   "expected a Csound flag starting with '-'");
+  EXPECT_EQ(load(std::string(head) + "  options: [-odac, -b128, -+rtaudio=alsa]\n").csound.options,
+            (std::vector<std::string>{"-odac", "-b128", "-+rtaudio=alsa"}));
+}
+
+TEST_F(ConfigDir, Errors_ControlModeTakesPermissionBitsOnly) {
+  expect_one_error(std::string(head) + "control:\n  mode: \"4660\"\n", 4, 9,
+                   "sets setuid, setgid or sticky bits");
+  EXPECT_EQ(load(std::string(head) + "control:\n  mode: \"0640\"\n").control.mode, 0640u);
+  EXPECT_EQ(load(std::string(head) + "control:\n  mode: \"660\"\n").control.mode, 0660u);
+}
+
+TEST_F(ConfigDir, Errors_ADurationWithoutAUnitSuggestsMillisecondsToo) {
+  expect_one_error(std::string(head) + "  restart_delay: 500\n", 3, 18, "'500ms' or '500s'?");
+}
+
+TEST_F(ConfigDir, Errors_AnUnknownCurveOffersTheNumberForm) {
+  expect_one_error(std::string(head) + "devices:\n" + knobs +
+                       "map:\n  - from: knobs cc 1\n    to: a\n    curve: expo\n",
+                   9, 12, "expected lin | exp | log, or a number p > 0 for x^p");
+}
+
+TEST_F(ConfigDir, Errors_ANulByteIsReportedWhereItIs) {
+  std::string yaml = std::string(head) + "scan: 1s\n";
+  yaml += std::string("# \0 binary\n", 11);
+  expect_one_error(yaml, 4, 3, "NUL byte");
+}
+
+TEST_F(ConfigDir, Errors_AFileOverOneMebibyteIsRefusedUnparsed) {
+  std::string yaml = std::string(head) + "# " + std::string(kMaxConfigBytes, 'x') + "\n";
+  expect_one_error(yaml, 1, 1, "a config may be at most 1048576 (1 MiB)");
+}
+
+TEST_F(ConfigDir, Errors_MoreThan4096MappingsAreRefused) {
+  std::string yaml = std::string(head) + "devices:\n" + knobs + "map:\n";
+  for (std::size_t i = 0; i <= kMaxConfigEntries; ++i) yaml += "  - {from: knobs cc 1, to: a}\n";
+  expect_one_error(yaml, 7, 3, "4097 mappings; a config may have at most 4096");
+}
+
+TEST_F(ConfigDir, Errors_DeepNestingIsAnErrorNotACrash) {
+  std::string yaml = std::string(head) + "map: " + std::string(100000, '[') + "\n";
+  auto diags = errors(yaml);
+  ASSERT_FALSE(diags.empty());
+  EXPECT_NE(diags[0].message.find("YAML"), std::string::npos) << diags[0].to_string();
+}
+
+TEST_F(ConfigDir, Errors_AFileThatIsNotACsdSaysSo) {
+  write_file(dir_ / "notes.txt", "just some text\n");
+  expect_one_error("csound:\n  csd: notes.txt\n", 2, 8,
+                   "is not a CSD: it has no <CsoundSynthesizer>");
+}
+
+TEST_F(ConfigDir, Errors_ChannelNamesFollowOneRule) {
+  expect_one_error(
+      std::string(head) + "devices:\n" + knobs + "map:\n  - from: knobs cc 1\n    to: 8ball\n", 8,
+      9, "bad channel name '8ball': a letter or _ first");
 }
 
 TEST(LoadConfigFile, MissingFileSaysCannotRead) {

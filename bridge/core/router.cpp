@@ -1,6 +1,7 @@
 #include "core/router.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <iterator>
 #include <stdexcept>
@@ -213,15 +214,6 @@ struct Router::MidiTable {
     return 60e9 / (interval_ns * 24.0);
   }
 };
-
-bool valid_channel_name(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
-  if (!letter(name[0])) return false;
-  for (char c : name)
-    if (!letter(c) && !(c >= '0' && c <= '9') && c != '.' && c != '-') return false;
-  return true;
-}
 
 std::string expand_template(std::string_view tpl, int i, int n, int ch, std::string_view name,
                             std::string_view value) {
@@ -646,8 +638,12 @@ void Router::on_line(std::uint32_t device, std::string_view line, std::int64_t t
     };
     std::string_view name = v.name;
     if (v.kind == LineValue::Kind::positional) {
+      // The source of a positional value is its index, as `from:` names it.
+      char index[16];
+      auto end = std::to_chars(index, index + sizeof index, v.index).ptr;
+      std::string_view source(index, static_cast<std::size_t>(end - index));
       if (static_cast<std::size_t>(v.index) < t->by_index.size())
-        for (std::uint32_t id : t->by_index[v.index]) offer(bindings_[id], v.text);
+        for (std::uint32_t id : t->by_index[v.index]) offer(bindings_[id], source);
       if (static_cast<std::size_t>(v.index) < t->columns.size()) name = t->columns[v.index];
     }
     if (!name.empty()) {

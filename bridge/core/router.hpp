@@ -103,10 +103,6 @@ class Router {
   std::vector<std::uint32_t> mapped_;
 };
 
-/// A name a board may give a new channel through `*`: a letter or `_`, then
-/// letters, digits, `_` `.` `-`, at most 64 bytes (noise makes no channels).
-bool valid_channel_name(std::string_view name);
-
 /// Expands {i} {n} {ch} {name} in a channel or score template.
 std::string expand_template(std::string_view tpl, int i, int n, int ch, std::string_view name,
                             std::string_view value = {});

@@ -85,4 +85,49 @@ static std::string join_diagnostics(const std::vector<Diagnostic>& diags) {
 ConfigError::ConfigError(std::vector<Diagnostic> diags)
     : std::runtime_error(join_diagnostics(diags)), diags_(std::move(diags)) {}
 
+bool valid_channel_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+  if (!letter(name[0])) return false;
+  for (char c : name)
+    if (!letter(c) && !(c >= '0' && c <= '9') && c != '.' && c != '-') return false;
+  return true;
+}
+
+std::optional<ValueFormat> parse_value_placeholder(std::string_view inside) {
+  if (inside == "value") return ValueFormat{};
+  if (inside == "value:d") return ValueFormat{ValueFormat::Kind::integer, 0};
+  constexpr std::string_view fixed = "value:.";
+  if (inside.size() >= fixed.size() + 2 && inside.substr(0, fixed.size()) == fixed &&
+      inside.back() == 'f') {
+    std::string_view digits = inside.substr(fixed.size(), inside.size() - fixed.size() - 1);
+    int n = 0;
+    auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+    if (ec == std::errc() && p == digits.data() + digits.size() && n >= 0 && n <= 15 &&
+        digits.size() <= 2)
+      return ValueFormat{ValueFormat::Kind::fixed, n};
+  }
+  return std::nullopt;
+}
+
+std::size_t format_value(double v, const ValueFormat& f, char* buf) {
+  switch (f.kind) {
+    case ValueFormat::Kind::integer:
+      if (std::isfinite(v) && std::fabs(v) < 9e15) {
+        auto r = std::to_chars(buf, buf + 48, static_cast<long long>(std::llround(v)));
+        return static_cast<std::size_t>(r.ptr - buf);
+      }
+      break;
+    case ValueFormat::Kind::fixed:
+      if (std::isfinite(v) && std::fabs(v) < 1e30) {
+        auto r = std::to_chars(buf, buf + 48, v, std::chars_format::fixed, f.decimals);
+        if (r.ec == std::errc()) return static_cast<std::size_t>(r.ptr - buf);
+      }
+      break;
+    case ValueFormat::Kind::shortest:
+      break;
+  }
+  return format_shortest(v, buf);
+}
+
 }  // namespace csb

@@ -2,6 +2,7 @@
 // Small pure text helpers shared by the config loader, the router and the app.
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +16,11 @@ bool glob_match_nocase(std::string_view pattern, std::string_view text);
 /// Case-sensitive shell glob, as for file paths (fnmatch without FNM_PATHNAME).
 bool glob_match(std::string_view pattern, std::string_view text);
 
+/// A channel name the bridge makes or writes (config, `*` mappings, `set`,
+/// kept values): a letter or `_`, then letters, digits, `_` `.` `-`, at most
+/// 64 bytes (noise from a board makes no channels).
+bool valid_channel_name(std::string_view name);
+
 /// Parses a duration with a unit: `500us`, `20ms`, `1s`, `1.5s`, `2m`.
 /// nullopt when the text is not such a number with a unit, or is negative.
 std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text);
@@ -27,5 +33,22 @@ std::optional<double> parse_number(std::string_view text);
 /// Writes into buf (at least 32 bytes), returns the length. Allocation-free.
 std::size_t format_shortest(double v, char* buf);
 std::string format_shortest(double v);
+
+/// How a `{value...}` placeholder of a feedback `line:` writes the value
+/// (SPEC §3.4): `{value}` shortest, `{value:d}` rounded to an integer,
+/// `{value:.Nf}` with N (0..15) decimals.
+struct ValueFormat {
+  enum class Kind : std::uint8_t { shortest, integer, fixed };
+  Kind kind = Kind::shortest;
+  int decimals = 0;
+};
+
+/// The format of a placeholder's inside (`value`, `value:d`, `value:.2f`);
+/// nullopt when it is not a value placeholder.
+std::optional<ValueFormat> parse_value_placeholder(std::string_view inside);
+
+/// Writes `v` as `f` says into buf (at least 48 bytes); returns the length.
+/// Allocation-free. A value too large for `:d` is written as shortest.
+std::size_t format_value(double v, const ValueFormat& f, char* buf);
 
 }  // namespace csb

@@ -127,3 +127,36 @@ TEST(Text, FormatShortest_RoundTrips) {
 
 }  // namespace
 }  // namespace csb
+
+namespace csb {
+namespace {
+
+std::string formatted(double v, const char* placeholder) {
+  auto f = parse_value_placeholder(placeholder);
+  if (!f) return "(not a value placeholder)";
+  char buf[48];
+  return std::string(buf, format_value(v, *f, buf));
+}
+
+TEST(FormatValue, PlaceholdersOfFeedbackLines) {
+  EXPECT_EQ(formatted(0.25, "value"), "0.25");
+  EXPECT_EQ(formatted(511.6, "value:d"), "512");
+  EXPECT_EQ(formatted(-2.5, "value:d"), "-3");
+  EXPECT_EQ(formatted(0.4, "value:.2f"), "0.40");
+  EXPECT_EQ(formatted(3.14159, "value:.0f"), "3");
+  EXPECT_EQ(formatted(1e300, "value:d"), "1e+300");  // too large for an integer: shortest
+  for (const char* bad : {"value:", "value:x", "value:.f", "value:.16f", "value:.2", "name", ""})
+    EXPECT_FALSE(parse_value_placeholder(bad)) << bad;
+}
+
+TEST(ValidChannelName, OneRuleForEveryName) {
+  EXPECT_TRUE(valid_channel_name("cutoff"));
+  EXPECT_TRUE(valid_channel_name("_x.1-a"));
+  EXPECT_FALSE(valid_channel_name("8ball"));
+  EXPECT_FALSE(valid_channel_name(""));
+  EXPECT_FALSE(valid_channel_name("a b"));
+  EXPECT_FALSE(valid_channel_name(std::string(65, 'a')));
+}
+
+}  // namespace
+}  // namespace csb

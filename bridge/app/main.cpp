@@ -150,8 +150,20 @@ std::string ctl_socket_path(const std::string& given) {
   return def;
 }
 
-int cmd_ctl(const std::string& socket_arg, const std::vector<std::string>& words) {
-  std::string path = ctl_socket_path(socket_arg);
+int cmd_ctl(const std::string& socket_arg, const std::string& config_arg,
+            const std::vector<std::string>& words) {
+  std::string given = socket_arg;
+  if (given.empty() && !config_arg.empty()) {
+    // The socket that config's service listens on (SPEC §6).
+    try {
+      given = csb::load_config_file(config_arg).control.socket;
+    } catch (const csb::ConfigError& e) {
+      for (const auto& d : e.diagnostics()) std::cerr << d.to_string() << '\n';
+      return kExitUsage;
+    }
+    if (given.empty()) given = csb::default_control_path();
+  }
+  std::string path = ctl_socket_path(given);
   std::string line;
   for (const auto& w : words) {
     if (!line.empty()) line += ' ';
@@ -272,15 +284,18 @@ int main(int argc, char** argv) {
   auto* check = cli.add_subcommand("check", "validate CONFIG and compile its CSD; exit 0 or 2");
   check->add_option("CONFIG", check_path, "YAML mapping file")->required();
 
-  std::string ctl_socket;
+  std::string ctl_socket, ctl_config;
   std::vector<std::string> ctl_words;
   auto* ctl = cli.add_subcommand("ctl", "send one command to a running service");
-  ctl->add_option("--control", ctl_socket, "control socket path");
-  ctl->add_option(
-         "COMMAND", ctl_words,
-         "status | reset | reload | pause | resume | get NAME | set NAME VALUE | devices | "
-         "channels | monitor")
-      ->required();
+  auto* ctl_control = ctl->add_option("--control", ctl_socket, "control socket path");
+  ctl->add_option("--config", ctl_config, "find the socket the way this config's service does")
+      ->excludes(ctl_control);
+  // Everything from COMMAND on is the command's, so `set x -5` is a value,
+  // not an option.
+  ctl->prefix_command();
+  ctl->add_option("COMMAND", ctl_words,
+                  "status | reset | reload | pause | resume | get NAME | set NAME VALUE | "
+                  "devices | channels | monitor");
 
   auto* ports =
       cli.add_subcommand("ports", "list the MIDI ports (every API) and serial devices seen now");
@@ -300,7 +315,15 @@ int main(int argc, char** argv) {
     return cmd_run(config_path, options);
   }
   if (*check) return cmd_check(check_path);
-  if (*ctl) return cmd_ctl(ctl_socket, ctl_words);
+  if (*ctl) {
+    for (auto& w : ctl->remaining()) ctl_words.push_back(w);
+    if (ctl_words.empty()) {
+      std::cerr << "ctl: a COMMAND is required (status, reset, reload, pause, resume, get, set, "
+                   "devices, channels, monitor)\n";
+      return kExitUsage;
+    }
+    return cmd_ctl(ctl_socket, ctl_config, ctl_words);
+  }
   if (*ports) return cmd_ports();
   return kExitUsage;
 }

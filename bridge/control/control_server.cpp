@@ -16,8 +16,14 @@ namespace csb {
 namespace asio = boost::asio;
 using stream = asio::local::stream_protocol;
 
-ControlServer::ControlServer(asio::io_context& io, std::string path, unsigned mode, Handler handler)
-    : io_(io), path_(std::move(path)), handler_(std::move(handler)), acceptor_(io), retry_(io) {
+ControlServer::ControlServer(asio::io_context& io, std::string path, unsigned mode, Handler handler,
+                             std::chrono::milliseconds idle_timeout)
+    : io_(io),
+      path_(std::move(path)),
+      handler_(std::move(handler)),
+      idle_timeout_(idle_timeout),
+      acceptor_(io),
+      retry_(io) {
   struct stat st;
   if (::lstat(path_.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode))
@@ -64,7 +70,7 @@ void ControlServer::accept() {
       });
       return;
     }
-    if (sessions_.size() >= kMaxSessions) {
+    if (sessions_.size() >= kMaxSessions && !make_room()) {
       boost::system::error_code ignored;
       static const std::string busy = "{\"ok\":false,\"error\":\"too many control connections\"}\n";
       asio::write(socket, asio::buffer(busy), ignored);  // a local socket: no wait
@@ -78,31 +84,79 @@ void ControlServer::accept() {
   });
 }
 
+bool ControlServer::make_room() {
+  std::shared_ptr<ControlSession> oldest;
+  for (const auto& s : sessions_)
+    if (s->idle() && (!oldest || s->last_active() < oldest->last_active())) oldest = s;
+  if (!oldest) return false;
+  oldest->send_and_close(
+      "{\"ok\":false,\"error\":\"closed: idle the longest of 32 connections, making room for a "
+      "new one\"}");
+  // Out of the count at once; the socket closes once the line is written.
+  sessions_.erase(oldest);
+  return true;
+}
+
 void ControlServer::broadcast(const std::string& line) {
   for (auto* m : monitors_) m->send(line);
 }
 
 ControlSession::ControlSession(ControlServer& server, stream::socket socket)
-    : server_(server), socket_(std::move(socket)) {}
+    : server_(server),
+      socket_(std::move(socket)),
+      idle_timer_(server.io_),
+      last_active_(std::chrono::steady_clock::now()) {}
 
 void ControlSession::start() {
+  arm_idle_timer();
   read_line();
 }
 
+void ControlSession::arm_idle_timer() {
+  if (closed_ || monitor_) return;
+  idle_timer_.expires_after(server_.idle_timeout_);
+  std::weak_ptr<ControlSession> weak = shared_from_this();
+  idle_timer_.async_wait([this, weak](boost::system::error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self || closed_ || !idle()) return;
+    send_and_close(fmt::format(
+        "{{\"ok\":false,\"error\":\"closed: nothing sent for {} s\"}}",
+        std::chrono::duration_cast<std::chrono::seconds>(server_.idle_timeout_).count()));
+  });
+}
+
 void ControlSession::start_monitor() {
+  monitor_ = true;
+  idle_timer_.cancel();
   server_.monitors_.insert(this);
+}
+
+void ControlSession::send_and_close(std::string line) {
+  if (closed_ || closing_) return;
+  send(std::move(line));
+  closing_ = true;
+  if (!writing_) close();
 }
 
 void ControlSession::read_line() {
   auto self = shared_from_this();
   asio::async_read_until(socket_, asio::dynamic_buffer(in_, kMaxLine + 1), '\n',
                          [this, self](boost::system::error_code ec, std::size_t n) {
-                           if (closed_) return;
+                           if (closed_ || closing_) return;
+                           if (ec == asio::error::not_found) {
+                             send_and_close(fmt::format(
+                                 "{{\"ok\":false,\"error\":\"a command line may be at most {} "
+                                 "bytes; closing the connection\"}}",
+                                 kMaxLine));
+                             return;
+                           }
                            if (ec) {
-                             // Includes asio::error::not_found: a line over kMaxLine bytes.
                              close();
                              return;
                            }
+                           last_active_ = std::chrono::steady_clock::now();
+                           answering_ = true;
+                           idle_timer_.cancel();
                            std::string line = in_.substr(0, n - 1);
                            in_.erase(0, n);
                            if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -110,7 +164,10 @@ void ControlSession::read_line() {
                            server_.handler_(*this, line, [this, weak](std::string reply) {
                              auto s = weak.lock();
                              if (!s || closed_) return;
+                             answering_ = false;
+                             last_active_ = std::chrono::steady_clock::now();
                              send(std::move(reply));
+                             arm_idle_timer();
                              read_line();
                            });
                          });
@@ -130,6 +187,7 @@ void ControlSession::send(std::string line) {
 void ControlSession::write_next() {
   if (out_.empty() || closed_) {
     writing_ = false;
+    if (closing_) close();
     return;
   }
   writing_ = true;
@@ -149,6 +207,7 @@ void ControlSession::close() {
   if (closed_) return;
   closed_ = true;
   boost::system::error_code ec;
+  idle_timer_.cancel();
   socket_.close(ec);
   server_.monitors_.erase(this);
   // Erasing may drop the last owner: do it last, after touching members.

@@ -1,11 +1,15 @@
 #pragma once
 // The control socket (SPEC §6): a Unix stream socket, one command a line,
-// one JSON reply a line. Lines over 4096 bytes close the connection. A
-// session that sent `monitor` then receives event lines, bounded: a client
-// that does not read loses lines (counted), the service never waits for it.
+// one JSON reply a line. A line over 4096 bytes gets an error reply, then the
+// connection is closed. A session that sent `monitor` then receives event
+// lines, bounded: a client that does not read loses lines (counted), the
+// service never waits for it. A session idle for the idle timeout (60 s) is
+// closed, monitors excepted, and when all 32 sessions are taken the one idle
+// the longest makes room, so a new client always gets in.
 //
 // Threads: loop thread only.
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -30,7 +34,8 @@ class ControlServer {
   /// Binds and listens on `path` with file mode `mode`. A stale socket file
   /// is replaced; a live one (another instance answering) throws
   /// std::runtime_error, as does any other failure to bind.
-  ControlServer(boost::asio::io_context& io, std::string path, unsigned mode, Handler handler);
+  ControlServer(boost::asio::io_context& io, std::string path, unsigned mode, Handler handler,
+                std::chrono::milliseconds idle_timeout = std::chrono::seconds(60));
   ~ControlServer();
 
   /// Sends one line to every monitoring session.
@@ -41,10 +46,14 @@ class ControlServer {
  private:
   friend class ControlSession;
   void accept();
+  /// Closes the session idle the longest (not a monitor, no command being
+  /// answered); false when there is none.
+  bool make_room();
 
   boost::asio::io_context& io_;
   std::string path_;
   Handler handler_;
+  std::chrono::milliseconds idle_timeout_;
   static constexpr std::size_t kMaxSessions = 32;
   boost::asio::local::stream_protocol::acceptor acceptor_;
   boost::asio::steady_timer retry_;
@@ -64,17 +73,29 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
   /// Queues a line for the client (dropped and counted past kMaxQueued).
   void send(std::string line);
   void close();
+  /// Sends `line`, then closes once it is written.
+  void send_and_close(std::string line);
+
+  /// Idle: not a monitor, no command being answered.
+  bool idle() const { return !monitor_ && !answering_; }
+  std::chrono::steady_clock::time_point last_active() const { return last_active_; }
 
  private:
   void read_line();
   void write_next();
+  void arm_idle_timer();
 
   ControlServer& server_;
   boost::asio::local::stream_protocol::socket socket_;
+  boost::asio::steady_timer idle_timer_;
+  std::chrono::steady_clock::time_point last_active_;
   std::string in_;
   std::deque<std::string> out_;
   bool writing_ = false;
   bool closed_ = false;
+  bool closing_ = false;  // close once out_ is written
+  bool monitor_ = false;
+  bool answering_ = false;
   std::uint64_t dropped_ = 0;
 };
 

@@ -392,3 +392,45 @@ TEST_F(CliCtlBridge, LineOver4096Bytes_ClosesOnlyThatConnection) {
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_TRUE(bridge_->alive());
 }
+
+TEST_F(CliCtlBridge, LineOver4096Bytes_GetsAnErrorReplyBeforeTheClose) {
+  RawClient client(bridge_->socket());
+  ASSERT_TRUE(client.connected());
+  client.send("status " + std::string(5000, 'x') + "\n");
+  auto reply = client.read_line(3s);
+  ASSERT_TRUE(reply) << bridge_->log();
+  auto j = nlohmann::json::parse(*reply, nullptr, false);
+  EXPECT_EQ(j["ok"], false) << *reply;
+  EXPECT_NE(j["error"].get<std::string>().find("at most 4096 bytes"), std::string::npos) << *reply;
+  EXPECT_TRUE(client.closed_within(3s));
+}
+
+TEST_F(CliCtlBridge, ThirtyTwoIdleConnections_StillLetCtlIn) {
+  // Clients that connect and never send used to take every session for good.
+  std::vector<std::unique_ptr<RawClient>> idle;
+  for (int i = 0; i < 40; ++i) {
+    idle.push_back(std::make_unique<RawClient>(bridge_->socket()));
+    ASSERT_TRUE(idle.back()->connected());
+  }
+  for (int round = 0; round < 3; ++round) {
+    auto r = ctl({"status"});
+    EXPECT_EQ(r.code, 0) << r.output << bridge_->log();
+  }
+  // The one idle the longest made room, and was told why.
+  auto line = idle.front()->read_line(3s);
+  ASSERT_TRUE(line) << bridge_->log();
+  EXPECT_NE(line->find("making room"), std::string::npos) << *line;
+  EXPECT_TRUE(idle.front()->closed_within(3s));
+}
+
+TEST_F(CliCtlBridge, SetTakesNegativeNumbersAndRefusesBadNamesAndNonFiniteValues) {
+  auto r = ctl({"set", "x", "-5"});
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(bridge_->wait_value("y", -5)) << bridge_->log();
+  r = ctl({"set", "x", "-inf"});
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("not a finite number"), std::string::npos) << r.output;
+  r = ctl({"set", "8ball", "1"});
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("bad channel name"), std::string::npos) << r.output;
+}

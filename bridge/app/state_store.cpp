@@ -41,9 +41,9 @@ StateStore::~StateStore() {
   if (writer_.joinable()) writer_.join();
 }
 
-nlohmann::json StateStore::load(std::string& error) const {
+StateStore::Values StateStore::load(std::string& error) const {
   error.clear();
-  auto empty = nlohmann::json::object();
+  auto empty = Values::object();
   if (path_.empty()) return empty;
   std::error_code ec;
   if (!fs::exists(path_, ec)) return empty;  // nothing kept yet
@@ -54,7 +54,7 @@ nlohmann::json StateStore::load(std::string& error) const {
   }
   std::stringstream text;
   text << in.rdbuf();
-  auto j = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  auto j = Values::parse(text.str(), nullptr, /*allow_exceptions=*/false);
   if (!j.is_object() || !j.contains("values") || !j["values"].is_object()) {
     error = fmt::format("{} is not a csbridge values file; ignored", path_);
     return empty;
@@ -75,12 +75,12 @@ bool write_all(int fd, const std::string& data) {
 }
 }  // namespace
 
-std::string StateStore::text_of(const nlohmann::json& values) {
-  nlohmann::json doc{{"csbridge", "channel values"}, {"values", values}};
-  return doc.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+std::string StateStore::text_of(const Values& values) {
+  Values doc{{"csbridge", "channel values"}, {"values", values}};
+  return doc.dump(1, ' ', false, Values::error_handler_t::replace) + "\n";
 }
 
-bool StateStore::save(const nlohmann::json& values, std::string& error) {
+bool StateStore::save(const Values& values, std::string& error) {
   {
     std::lock_guard lk(mu_);
     pending_.reset();
@@ -88,7 +88,7 @@ bool StateStore::save(const nlohmann::json& values, std::string& error) {
   return write(text_of(values), error);
 }
 
-void StateStore::save_async(const nlohmann::json& values) {
+void StateStore::save_async(const Values& values) {
   if (path_.empty()) return;
   std::string text = text_of(values);
   {

@@ -1,7 +1,8 @@
 #pragma once
-// Values that outlive a restart (issue: an appliance rebooted mid-show comes
-// back sounding as it was): the last value of every mapped channel, kept as
-// JSON in one file that is replaced atomically.
+// Values that outlive a restart (SPEC §4 "Kept values": an appliance rebooted
+// mid-show comes back sounding as it was): the last value of every channel a
+// device, a wildcard mapping or `set` wrote, whatever config wrote it, kept as
+// JSON in one file that is replaced atomically, oldest first.
 //
 // Threads: every member on the loop thread; the writes of save_async() on a
 // writer thread of its own, so the loop never waits for the disk (an fsync on
@@ -19,6 +20,11 @@ namespace csb {
 
 class StateStore {
  public:
+  /// name -> number or string, in the order they were last written (oldest first).
+  using Values = nlohmann::ordered_json;
+  /// At most this many names are kept; the oldest go first.
+  static constexpr std::size_t kMaxNames = 4096;
+
   /// Where the values are kept: $STATE_DIRECTORY (as systemd's
   /// StateDirectory= sets it; the first of a ':' list), else
   /// $XDG_STATE_HOME/csbridge, else $HOME/.local/state/csbridge; empty when
@@ -38,20 +44,20 @@ class StateStore {
   /// The saved values, an object of name -> number or string; empty when
   /// there is no file. A file that cannot be read or parsed gives an empty
   /// object and says why in `error`.
-  nlohmann::json load(std::string& error) const;
+  Values load(std::string& error) const;
 
   /// Writes `values` to a temporary file beside the file, syncs it and
   /// renames it over the file, so a crash or power cut leaves the old file or
   /// the new one, never a part. Makes the directory when needed. Waits for a
   /// write under way; a pending one is dropped (these values are newer).
-  bool save(const nlohmann::json& values, std::string& error);
+  bool save(const Values& values, std::string& error);
   /// As save(), on the writer thread; the newest values waiting win.
-  void save_async(const nlohmann::json& values);
+  void save_async(const Values& values);
   /// Why the writer thread's last write failed; empty when it succeeded.
   std::string last_error();
 
  private:
-  static std::string text_of(const nlohmann::json& values);
+  static std::string text_of(const Values& values);
   bool write(const std::string& text, std::string& error);
   void writer_loop();
 

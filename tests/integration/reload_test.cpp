@@ -389,3 +389,36 @@ TEST_F(ReloadFixture, Reload_TheCompileCheckDoesNotRunTheHeaderOfTheNewCsd) {
   text << in.rdbuf();
   EXPECT_EQ(text.str(), "run\n") << "the header ran more than once (the check ran it)";
 }
+
+TEST_F(ReloadFixture, State_WildcardValuesAndNamesOfAnotherConfigAreKept) {
+  dir.write("test.csd", make_csd(orchestra(1)));
+  PtyBoard a(dir.file("a"));
+  auto text = [&] {
+    std::ifstream in(dir.file("state/values.json"));
+    std::stringstream t;
+    t << in.rdbuf();
+    return t.str();
+  };
+  {
+    // The embedded default maps `from: DEV *`: those values were never saved.
+    Bridge bridge(dir, write_config(serial_device("a", "a"), "  - from: a *\n"));
+    ASSERT_TRUE(bridge.wait_state("running")) << bridge.log();
+    a.write_line("light=0.7 extra=3");
+    ASSERT_TRUE(bridge.wait_value("light_out", 0.7)) << bridge.log();
+    ASSERT_EQ(bridge.terminate(), 0) << bridge.log();
+  }
+  EXPECT_NE(text().find("\"light\": 0.7"), std::string::npos) << text();
+  EXPECT_NE(text().find("\"extra\": 3"), std::string::npos) << text();
+  {
+    // Another config that names only pot: light and extra stay in the file.
+    Bridge bridge(dir, write_config(serial_device("a", "a"), "  - from: a pot\n    to: pot\n"));
+    ASSERT_TRUE(bridge.wait_state("running")) << bridge.log();
+    EXPECT_TRUE(bridge.wait_value("light_out", 0.7)) << bridge.log();
+    a.write_line("pot=0.2");
+    ASSERT_TRUE(bridge.wait_value("pot_out", 0.2)) << bridge.log();
+    ASSERT_EQ(bridge.terminate(), 0) << bridge.log();
+  }
+  EXPECT_NE(text().find("\"light\": 0.7"), std::string::npos) << text();
+  EXPECT_NE(text().find("\"extra\": 3"), std::string::npos) << text();
+  EXPECT_NE(text().find("\"pot\": 0.2"), std::string::npos) << text();
+}

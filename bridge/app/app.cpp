@@ -7,9 +7,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -57,6 +59,34 @@ void log_lines(spdlog::level::level_enum level, const std::string& head, std::st
     p = nl + 1;
   }
 }
+
+/// Ends the process with exit code 1 unless it is destroyed within `limit`:
+/// a Csound k-cycle that never returns cannot hold a stop past 2 s.
+class StopDeadline {
+ public:
+  explicit StopDeadline(std::chrono::milliseconds limit)
+      : thread_([this, limit] {
+          std::unique_lock lk(mu_);
+          if (cv_.wait_for(lk, limit, [this] { return done_; })) return;
+          spdlog::critical("stopping: Csound did not stop within {} ms; exiting now",
+                           limit.count());
+          std::_Exit(1);
+        }) {}
+  ~StopDeadline() {
+    {
+      std::lock_guard lk(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;  // last: starts once the members above exist
+};
 
 std::string error_reply(const std::string& message) {
   return to_line(json{{"ok", false}, {"error", message}});
@@ -212,7 +242,8 @@ void App::configure_engine() {
     midi_wake_.assign(midi_waker_->fd());
     wait_midi();
   }
-  engine_->configure({config_.csound.csd, config_.csound.options, options_.audio_null, host_midi},
+  engine_->configure({config_.csound.csd, config_.csound.options, options_.audio_null, host_midi,
+                      config_.csound.pace},
                      std::move(feedback));
 }
 
@@ -410,12 +441,12 @@ void App::shutdown(int code) {
   boost::system::error_code ec;
   signals_.cancel(ec);
   signals_.clear(ec);
-  std::thread([] {
-    std::this_thread::sleep_for(1800ms);
-    spdlog::critical("stopping: Csound did not stop within 1.8 s; exiting now");
-    std::_Exit(1);
-  }).detach();
-  engine_->shutdown();  // normally about one k-cycle: the performance thread only joins
+  {
+    // Only a stuck orchestra is cut short: the final values write below, the
+    // checker and the ports take the time they need.
+    StopDeadline deadline(1800ms);
+    engine_->shutdown();  // normally about one k-cycle: the performance thread only joins
+  }
   state_ = CsState::stopped;
   scan_timer_.cancel();
   drain_timer_.cancel();
@@ -571,7 +602,9 @@ void App::on_engine_event(EngineEvent ev) {
       switch (config_.csound.on_exit) {
         case OnExit::restart:
           state_ = CsState::restarting;
-          if (std::chrono::steady_clock::now() - performance_started_at_ > 5s)
+          // Back off only after failures: a score that ended as written, or a
+          // performance that played a while, starts again after restart_delay.
+          if (score_end || std::chrono::steady_clock::now() - performance_started_at_ > 5s)
             backoff_ = config_.csound.restart_delay;
           schedule_retry();
           break;
@@ -873,23 +906,26 @@ void App::restore_values() {
     return;
   }
   std::string error;
-  json saved = state_store_.load(error);
+  StateStore::Values saved = state_store_.load(error);
   if (!error.empty()) spdlog::warn("state: {}", error);
+  // Every name comes back, whichever config wrote it; oldest first, so the
+  // table's order (and so the next save's) stays the order of writing.
   int restored = 0;
   std::int64_t t = steady_ns();
-  for (std::uint32_t slot : router_->mapped_slots()) {
-    const ChannelSlot& s = channels_.at(slot);
-    auto it = saved.find(s.name);
-    if (it == saved.end()) continue;
-    if (s.type == ChannelType::control && it->is_number()) {
-      double v = it->get<double>();
-      if (!std::isfinite(v)) continue;
-      channels_.set(slot, v, t);
-    } else if (s.type == ChannelType::string && it->is_string()) {
-      channels_.set_string(slot, it->get<std::string>(), t);
-    } else {
+  kept_ = StateStore::Values::object();
+  for (auto& [name, value] : saved.items()) {
+    if (!valid_channel_name(name) || !(value.is_number() || value.is_string())) continue;
+    if (value.is_number() && !std::isfinite(value.get<double>())) continue;
+    ChannelType type = value.is_string() ? ChannelType::string : ChannelType::control;
+    std::uint32_t slot = channels_.add(name, type);
+    if (slot == kNoSlot) {
+      kept_[name] = value;  // the other type now, or no room: kept in the file all the same
       continue;
     }
+    if (type == ChannelType::control)
+      channels_.set(slot, value.get<double>(), t);
+    else
+      channels_.set_string(slot, value.get<std::string>(), t);
     ++restored;
   }
   saved_arrival_ = t;
@@ -917,15 +953,27 @@ void App::save_values(bool at_stop) {
       spdlog::info("state: {} written again", state_store_.path());
     state_error_ = error;
   }
+  // Every channel a device, a wildcard mapping, `set` or the file before
+  // wrote, oldest first: kept_ holds what the table could not take.
+  std::vector<std::pair<std::int64_t, std::uint32_t>> written;
   std::int64_t latest = 0;
-  for (std::uint32_t slot : router_->mapped_slots())
-    latest = std::max(latest, channels_.at(slot).arrival_ns.load(std::memory_order_relaxed));
+  for (std::uint32_t slot = 0; slot < channels_.size(); ++slot) {
+    const ChannelSlot& s = channels_.at(slot);
+    if (!s.has_value.load(std::memory_order_relaxed)) continue;
+    std::int64_t t = s.arrival_ns.load(std::memory_order_relaxed);
+    latest = std::max(latest, t);
+    written.emplace_back(t, slot);
+  }
   if (latest <= saved_arrival_ && state_error_.empty()) return;  // nothing new since
-  json values = json::object();
+  std::sort(written.begin(), written.end());
+  StateStore::Values values = StateStore::Values::object();
   bool whole = true;
-  for (std::uint32_t slot : router_->mapped_slots()) {
+  for (auto& [name, value] : kept_.items()) {
+    std::uint32_t slot = channels_.find(name);
+    if (slot == kNoSlot || !channels_.at(slot).has_value.load()) values[name] = value;
+  }
+  for (auto [t, slot] : written) {
     ChannelSlot& s = channels_.at(slot);
-    if (!s.has_value.load()) continue;
     if (s.type == ChannelType::control) {
       values[s.name] = s.value.load();
     } else {
@@ -935,6 +983,21 @@ void App::save_values(bool at_stop) {
       else
         whole = false;  // the performance thread holds it this instant: again next time
     }
+  }
+  // At most kMaxNames, the oldest dropped first.
+  if (values.size() > StateStore::kMaxNames) {
+    StateStore::Values newest = StateStore::Values::object();
+    std::size_t skip = values.size() - StateStore::kMaxNames;
+    for (auto& [name, value] : values.items())
+      if (skip > 0)
+        --skip;
+      else
+        newest[name] = value;
+    values = std::move(newest);
+    StateStore::Values still = StateStore::Values::object();
+    for (auto& [name, value] : kept_.items())
+      if (values.contains(name)) still[name] = value;
+    kept_ = std::move(still);
   }
   if (whole) saved_arrival_ = latest;
   if (!at_stop) return state_store_.save_async(values);
@@ -987,6 +1050,14 @@ void App::on_routed(std::uint32_t device, std::string_view source, std::uint32_t
 }
 
 // --- control commands ----------------------------------------------------
+
+const char* App::audio_state() const {
+  if (options_.audio_null) return "null";
+  if (audio_fallback_) return "null (no audio device opened)";
+  if (!config_.csound.pace && engine_->self_paced()) return "none (unpaced: csound.pacing is none)";
+  if (engine_->self_paced()) return "null (no real-time audio device in the options)";
+  return "device";
+}
 
 const char* App::state_name() const {
   switch (state_) {
@@ -1118,9 +1189,7 @@ json App::status_json() const {
         {"sr", sr_},
         {"ksmps", ksmps_},
         {"kr", kr_},
-        {"audio", options_.audio_null ? "null"
-                  : audio_fallback_   ? "null (no audio device opened)"
-                                      : "device"},
+        {"audio", audio_state()},
         {"error_messages", csound_errors_},
         {"watch", config_.csound.watch},
         {"watch_error", watch_error_}}},
@@ -1166,6 +1235,13 @@ std::uint32_t App::set_slot(const std::string& name, ChannelType type,
                             const std::function<void(std::string)>& reply) {
   std::uint32_t slot = channels_.find(name);
   if (slot == kNoSlot) {
+    if (!valid_channel_name(name)) {
+      reply(
+          error_reply(fmt::format("bad channel name '{}': a letter or _ first, then letters, "
+                                  "digits, _ . -, at most 64 bytes",
+                                  name)));
+      return kNoSlot;
+    }
     // `set` may make channels, but not without bound.
     if (set_created_ >= kMaxSetChannels) {
       reply(error_reply(

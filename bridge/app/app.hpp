@@ -144,6 +144,8 @@ class App : private RouterSink {
   nlohmann::json channels_json() const;
   nlohmann::json channel_value(std::uint32_t slot) const;
   const char* state_name() const;
+  /// status.csound.audio: what paces the performance.
+  const char* audio_state() const;
 
   Config config_;
   RunOptions options_;
@@ -238,6 +240,9 @@ class App : private RouterSink {
 
   // Values that outlive restarts.
   StateStore state_store_;
+  /// Kept values of names the channel table cannot take now (another type,
+  /// no room), written back with the others.
+  StateStore::Values kept_ = StateStore::Values::object();
   std::int64_t saved_arrival_ = 0;  ///< newest value arrival written
   std::string state_error_;
 };

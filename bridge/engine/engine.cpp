@@ -5,6 +5,7 @@
 #include <csound.hpp>
 #include <csPerfThread.hpp>
 #include <csound_type_system.h>
+#include <cfgvar.h>
 // clang-format on
 
 #include <pthread.h>
@@ -16,6 +17,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 
@@ -60,19 +62,28 @@ void raise_priority() {
 /// A `line:` template split once into pieces, formatted without allocating.
 struct LineTemplate {
   enum class Piece : std::uint8_t { text, value, name };
-  std::vector<std::pair<Piece, std::string>> pieces;
+  struct Part {
+    Piece kind;
+    std::string text;
+    ValueFormat format;
+  };
+  std::vector<Part> pieces;
 
   explicit LineTemplate(const std::string& tpl) {
     std::string text;
     for (std::size_t p = 0; p < tpl.size(); ++p) {
-      if (tpl.compare(p, 7, "{value}") == 0) {
+      std::size_t close = tpl[p] == '{' ? tpl.find('}', p) : std::string::npos;
+      std::string_view inside = close == std::string::npos
+                                    ? std::string_view()
+                                    : std::string_view(tpl).substr(p + 1, close - p - 1);
+      if (auto f = parse_value_placeholder(inside)) {
         flush(text);
-        pieces.emplace_back(Piece::value, "");
-        p += 6;
-      } else if (tpl.compare(p, 6, "{name}") == 0) {
+        pieces.push_back({Piece::value, "", *f});
+        p = close;
+      } else if (inside == "name") {
         flush(text);
-        pieces.emplace_back(Piece::name, "");
-        p += 5;
+        pieces.push_back({Piece::name, "", {}});
+        p = close;
       } else {
         text += tpl[p];
       }
@@ -81,19 +92,19 @@ struct LineTemplate {
     flush(text);
   }
   void flush(std::string& text) {
-    if (!text.empty()) pieces.emplace_back(Piece::text, std::move(text));
+    if (!text.empty()) pieces.push_back({Piece::text, std::move(text), {}});
     text.clear();
   }
 
   /// Writes the line into buf (cap bytes); returns its length, 0 if it does not fit.
   std::size_t format(double v, const std::string& name, char* buf, std::size_t cap) const {
     std::size_t len = 0;
-    for (const auto& [kind, text] : pieces) {
-      char num[32];
+    for (const auto& [kind, text, value_format] : pieces) {
+      char num[48];
       const char* src = text.data();
       std::size_t n = text.size();
       if (kind == Piece::value) {
-        n = format_shortest(v, num);
+        n = format_value(v, value_format, num);
         src = num;
       } else if (kind == Piece::name) {
         src = name.data();
@@ -111,10 +122,17 @@ struct FeedbackState {
   FeedbackBinding binding;
   LineTemplate tpl;  // line feedback
 
-  /// True when `a` and `b` give the device the same thing: for MIDI, the
-  /// same bytes (a ramp over 0..1 makes 128 cc values, not 750 a second).
+  /// True when `a` and `b` give the device the same thing: the same bytes
+  /// (a ramp over 0..1 makes 128 cc values, not 750 a second; `{value:d}`
+  /// one line per integer).
   bool same_output(double a, double b) const {
-    if (binding.config.kind == FeedbackKind::line || std::isnan(b)) return a == b;
+    if (std::isnan(b)) return false;
+    if (binding.config.kind == FeedbackKind::line) {
+      if (a == b) return true;
+      char x[512], y[512];
+      std::size_t n = format(a, x, sizeof x);
+      return n == format(b, y, sizeof y) && std::memcmp(x, y, n) == 0;
+    }
     std::uint8_t x[6], y[6];
     std::size_t n = encode_feedback(binding.config, a, x);
     return n == encode_feedback(binding.config, b, y) && std::memcmp(x, y, n) == 0;
@@ -286,6 +304,8 @@ struct Engine::Impl {
 
   // Pacing under --audio null (see pace()).
   bool precise_pacing = false;
+  bool pace_probed = false;         // the first quarter second was looked at
+  std::int64_t pace_probe_ns = 0;   // when k-cycle 0 started
   std::int64_t pace_origin_ns = 0;  // when k-cycle 0 should start
   double period_ns = 0;
   std::int64_t cycle = 0;  // k-cycles performed in this performance
@@ -305,6 +325,8 @@ struct Engine::Impl {
   void send(FeedbackState& fb, double v, std::int64_t now);
   bool send_to(FeedbackState& fb, double v, FeedbackPort* to);
   void message(int attr, const char* text);
+  /// A line of the bridge's own for the log, handed over like Csound's. Any thread.
+  void note(CsoundMessage::Level level, std::string_view text);
 };
 
 // Csound's callbacks, with C linkage-compatible signatures.
@@ -426,7 +448,27 @@ bool Engine::Impl::obey_requests() {
 }
 
 std::int64_t Engine::Impl::pace(std::int64_t now) {
-  if (!precise_pacing) return now;
+  if (!precise_pacing) {
+    // A device that paces nothing (`-odac -n`: the options say dac, the
+    // last flag says no sound): k-cycles come much faster than the clock.
+    // Seen over the first quarter second, the bridge takes over the pacing.
+    if (!settings.pace || pace_probed) return now;
+    if (cycle == 0) pace_probe_ns = now;
+    auto due = static_cast<std::int64_t>(static_cast<double>(cycle) * period_ns);
+    if (due < 250'000'000) return now;
+    pace_probed = true;
+    if (now - pace_probe_ns >= due / 2) return now;
+    char text[160];
+    std::snprintf(text, sizeof text,
+                  "the performance ran %lld k-cycles in %.0f ms: no audio device paces it, so "
+                  "the bridge paces it to the clock",
+                  static_cast<long long>(cycle), static_cast<double>(now - pace_probe_ns) / 1e6);
+    note(CsoundMessage::Level::warning, text);
+    precise_pacing = true;
+    owner->self_paced_ = true;
+    pace_origin_ns = now - due;
+    return now;
+  }
   if (cycle == 0) {
     // Linux lets a sleeping thread wake up to 50 µs late by default ("timer
     // slack"), a delay every event would wait out. This thread's wake-ups
@@ -449,6 +491,15 @@ std::int64_t Engine::Impl::pace(std::int64_t now) {
   while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
   }
   return steady_ns();
+}
+
+void Engine::Impl::note(CsoundMessage::Level level, std::string_view text) {
+  SpinGuard guard(message_lock);
+  CsoundMessage m;
+  m.level = level;
+  m.len = static_cast<std::uint16_t>(std::min(text.size(), sizeof m.text));
+  std::memcpy(m.text, text.data(), m.len);
+  if (!owner->messages_.push(m)) owner->dropped_messages_.fetch_add(1);
 }
 
 void Engine::Impl::message(int attr, const char* text) {
@@ -678,7 +729,18 @@ bool Engine::Impl::start_performance(EngineEvent& ev) {
   ev.sr = csoundGetSr(cs);
   ev.kr = csoundGetKr(cs);
   ev.ksmps = static_cast<int>(csoundGetKsmps(cs));
-  precise_pacing = null_audio;
+  // Paced by a sound card only when the output is a real-time device of a
+  // module other than null; otherwise (-n, a file, the null module, which
+  // sleeps in whole milliseconds) the bridge paces k-cycles itself.
+  const char* out = csoundGetOutputName(cs);
+  const csCfgVariable_t* module = csoundQueryConfigurationVariable(cs, "rtaudio");
+  bool device = !null_audio && out && std::strncmp(out, "dac", 3) == 0 && module &&
+                module->h.type == CSOUNDCFG_STRING &&
+                std::strcmp(reinterpret_cast<const char*>(module->s.p), "null") != 0;
+  precise_pacing = settings.pace && !device;
+  pace_probed = false;
+  ev.self_paced = !device;
+  owner->self_paced_ = !device;
   period_ns = 1e9 / ev.kr;
   // One k-period behind the null module's clock: it then never sleeps itself
   // (it always finds itself due), and each k-cycle costs one wake-up, as with
@@ -718,9 +780,8 @@ bool Engine::Impl::start_performance(EngineEvent& ev) {
   // Score events queued for the performance that ended never reach one.
   Engine::ScoreEvent stale;
   while (owner->scores_.pop(stale)) owner->dropped_transient_.fetch_add(1);
-  Engine::Resend resend;
-  while (owner->resends_.pop(resend)) {
-  }
+  // Resends queued meanwhile stay: a board that reconnected during the
+  // reset gets its last values from the new performance's first k-cycle.
   // A new instance holds no notes: MIDI queued for the old one, and its
   // pending note-offs, are for nothing that sounds now.
   MidiMessage m;

@@ -78,6 +78,9 @@ struct EngineEvent {
   /// started: no audio device opened (why in `error`), so the performance
   /// plays silently, paced by the clock as with --audio null.
   bool audio_fallback = false;
+  /// started: no real-time audio device paces the performance (--audio
+  /// null, -n, -+rtaudio=null, a file), so the bridge paces it.
+  bool self_paced = false;
   double sr = 0, kr = 0;
   int ksmps = 0;
   /// started: channels the orchestra declares (name, true for string channels).
@@ -93,6 +96,9 @@ class Engine {
     /// Some device passes its MIDI through: Csound's MIDI input is the
     /// host's (host-implemented MIDI I/O, `-M0`), fed by push_midi().
     bool host_midi = false;
+    /// Pace k-cycles to the clock whenever no real-time audio device does
+    /// (csound.pacing: auto); false for csound.pacing: none.
+    bool pace = true;
   };
   using Listener = std::function<void(EngineEvent)>;
 
@@ -118,6 +124,8 @@ class Engine {
   bool running() const { return running_.load(); }
   /// True once the performance thread has actually stopped for a pause().
   bool paused() const { return paused_.load(); }
+  /// The running performance is paced by the bridge, not by an audio device.
+  bool self_paced() const { return self_paced_.load(); }
 
   /// Queues a score event (`i 1 0 1 ...`) for the next k-cycle. False, and
   /// counted, when no performance runs or the queue is full.
@@ -162,6 +170,7 @@ class Engine {
 
   std::atomic<bool> running_{false};
   std::atomic<bool> paused_{false};
+  std::atomic<bool> self_paced_{false};
   std::atomic<std::uint64_t> kcycles_{0};
   std::atomic<std::uint64_t> dropped_transient_{0};
   std::atomic<std::uint64_t> dropped_messages_{0};

@@ -63,7 +63,8 @@ TEST_F(EngineFixture, Engine_SetAndGetThroughControlSocket) {
   EXPECT_EQ(missing["ok"], false) << missing.dump();
   EXPECT_NE(missing["error"].get<std::string>().find("no_such_channel"), std::string::npos);
   EXPECT_EQ(bridge->ctl("get no_such_channel")["ok"], false);  // asked again: still no
-  for (auto& c : bridge->ctl("channels")["channels"]) EXPECT_NE(c["name"], "no_such_channel");
+  auto listed = bridge->ctl("channels");  // kept: a loop over a temporary's part dangles
+  for (auto& c : listed["channels"]) EXPECT_NE(c["name"], "no_such_channel");
   EXPECT_EQ(bridge->ctl("frobnicate")["ok"], false);
   // The connection-level errors did not hurt the service.
   EXPECT_EQ(bridge->value("y"), 0.5);
@@ -267,4 +268,39 @@ TEST_F(EngineFixture, Engine_NoAudioDeviceFallsBackToNullAudioAndSaysSo) {
   // Values still flow.
   EXPECT_EQ(bridge->ctl("set x 0.5")["ok"], true);
   EXPECT_TRUE(bridge->wait_value("y", 0.5)) << bridge->log();
+}
+
+TEST(EnginePacing, CsOptionsWithNoSoundArePacedByTheBridge) {
+  // -n in the CSD's own options, and no --audio null: Csound alone would run
+  // millions of k-cycles a second.
+  TempDir dir;
+  dir.write("n.csd", make_csd("instr 1\nendin\nalwayson 1\n", "f0 z", "-d -m0 -n"));
+  auto cfg = dir.write("n.yaml", "csound:\n  csd: n.csd\n");
+  Bridge bridge(dir, cfg, {}, /*audio_null=*/false);
+  ASSERT_TRUE(bridge.wait_state("running")) << bridge.log();
+  auto k0 = bridge.ctl("status")["csound"]["kcycles"].get<double>();
+  auto t0 = Clock::now();
+  std::this_thread::sleep_for(1s);
+  auto k1 = bridge.ctl("status")["csound"]["kcycles"].get<double>();
+  double s = std::chrono::duration<double>(Clock::now() - t0).count();
+  double rate = (k1 - k0) / s;  // 48000 / 64 = 750 a second in real time
+  EXPECT_GT(rate, 600) << bridge.log();
+  EXPECT_LT(rate, 900) << bridge.log();
+  EXPECT_NE(bridge.ctl("status")["csound"]["audio"].get<std::string>().find("null"),
+            std::string::npos);
+  EXPECT_EQ(bridge.terminate(), 0) << bridge.log();
+}
+
+TEST(EnginePacing, ScoreThatEndsIsRestartedWithoutBackingOff) {
+  TempDir dir;
+  dir.write("short.csd", make_csd("instr 1\nendin\n", "i 1 0 0.2"));
+  auto cfg = dir.write("short.yaml",
+                       "csound:\n  csd: short.csd\n  on_exit: restart\n  restart_delay: 100ms\n");
+  Bridge bridge(dir, cfg);
+  ASSERT_TRUE(bridge.wait_state("running")) << bridge.log();
+  std::this_thread::sleep_for(3s);
+  // 0.2 s of score and 0.1 s of delay: about 10 restarts; doubling the delay
+  // after each (0.1, 0.2, 0.4, 0.8, 1.6 s) would give 4.
+  EXPECT_GE(bridge.ctl("status")["csound"]["restarts"].get<int>(), 7) << bridge.log();
+  EXPECT_EQ(bridge.terminate(), 0) << bridge.log();
 }

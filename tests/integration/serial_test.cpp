@@ -476,3 +476,34 @@ alwayson 1
               static_cast<unsigned char>(out[3 * i + 2]))
         << "message " << i;
 }
+
+TEST_F(BoardFixture, Serial_MonitorNamesAPositionalValueByItsIndex) {
+  start(config("map:\n  - from: board 1\n    to: x\n"));
+  ControlClient monitor(bridge->socket());
+  ASSERT_TRUE(monitor.connected());
+  monitor.send("monitor\n");
+  ASSERT_TRUE(monitor.read_line());
+  board->write_line("12 0.25");
+  auto line = monitor.read_line();
+  ASSERT_TRUE(line.has_value()) << bridge->log();
+  auto ev = nlohmann::json::parse(*line);
+  EXPECT_EQ(ev["source"], "1") << *line;  // not the token "0.25"
+  EXPECT_EQ(ev["value"], 0.25);
+}
+
+TEST_F(BoardFixture, Serial_FeedbackLinesFormatIntegersAndFixedDecimals) {
+  start(
+      config("map:\n  - from: board x\n    to: x\n"
+             "feedback:\n  - from: y\n    to: board\n    rate: 0\n"
+             "    line: \"led {value:d} at {value:.2f} ({name})\"\n"));
+  board->write_line("x=0.4");
+  auto line = board->read_line(3s);
+  ASSERT_TRUE(line) << bridge->log();
+  EXPECT_EQ(*line, "led 0 at 0.40 (y)");
+  // 0.41 prints the same integer but other decimals: sent; 0.414 the same bytes: not.
+  board->write_line("x=0.41");
+  EXPECT_EQ(board->read_line(3s).value_or(""), "led 0 at 0.41 (y)");
+  board->write_line("x=0.414");
+  board->write_line("x=2.5");
+  EXPECT_EQ(board->read_line(3s).value_or(""), "led 3 at 2.50 (y)");
+}

@@ -46,9 +46,17 @@ const char* __tsan_default_suppressions() {
   // own threads (its performance and worker threads, its message buffer),
   // JACK's client thread and ALSA. A race with one access in csbridge's code
   // is still reported.
+  //
+  // Csound unlocks mutexes on other threads than the one that locked them by
+  // design (csoundCreateThreadLock, used as a signal between the thread
+  // that starts a CsoundPerformanceThread and the thread itself), and its
+  // ALSA module unlocks a spinlock it never locked at csoundModuleDestroy.
   return "called_from_lib:libcsound64.so\n"
          "called_from_lib:libjack.so\n"
-         "called_from_lib:libasound.so\n";
+         "called_from_lib:libasound.so\n"
+         "mutex:libcsnd6.so\n"
+         "mutex:libcsound64.so\n"
+         "mutex:librtalsa.so\n";
 }
 #endif
 

@@ -125,6 +125,17 @@ struct RunResult {
 };
 RunResult run_csbridge(const std::vector<std::string>& args, std::chrono::seconds timeout = 60s);
 
+/// Whether resident memory says anything about csbridge's own growth: not in
+/// a sanitizer build, whose runtime holds freed memory back on purpose
+/// (ASan's quarantine) or keeps shadow memory (TSan).
+constexpr bool rss_is_meaningful() {
+#if defined(CSB_SANITIZE_address) || defined(CSB_SANITIZE_thread)
+  return false;
+#else
+  return true;
+#endif
+}
+
 /// Polls `pred` until true or `timeout`.
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 5s);
 

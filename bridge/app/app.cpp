@@ -710,10 +710,8 @@ void App::apply_config(Config next) {
   }
   // A device stays open, connection and counters included, when its entry
   // is the same in both files; any other is closed, and a new one opened.
-  auto same = [&](const DeviceConfig& a, const DeviceConfig& b) {
-    return a.name == b.name && a.kind == b.kind && a.glob == b.glob &&
-           a.passthrough == b.passthrough && a.baud == b.baud && a.format == b.format &&
-           a.columns == b.columns && a.max_line == b.max_line && a.flow == b.flow && a.dtr == b.dtr;
+  auto same = [](const DeviceConfig& a, const DeviceConfig& b) {
+    return a.settings() == b.settings();
   };
   bool same_api = next.midi_api == config_.midi_api;
   std::vector<std::unique_ptr<SerialGroup>> serial;
@@ -812,8 +810,13 @@ void App::finish_reload(const json& outcome) {
 // --- CSD compile checks ----------------------------------------------------
 
 void App::check_csd(std::string csd, std::vector<std::string> options,
-                    std::function<void(std::string)> done) {
-  checks_.push_back({std::move(csd), std::move(options), std::move(done)});
+                    std::function<void(std::string)> done, bool watch) {
+  // An edit made while a check runs supersedes the edits still waiting:
+  // only the newest version of the file is worth compiling.
+  if (watch)
+    checks_.erase(std::remove_if(checks_.begin(), checks_.end(), [](auto& c) { return c.watch; }),
+                  checks_.end());
+  checks_.push_back({std::move(csd), std::move(options), std::move(done), watch});
   if (!checking_) next_check();
 }
 
@@ -879,21 +882,24 @@ void App::csd_changed() {
     reset("the CSD changed on disk");
     return;
   }
-  check_csd(csd, config_.csound.options, [this, sig = csd_sig_](std::string errors) {
-    if (stopping_ || !(sig == csd_sig_)) return;  // changed again: that check decides
-    if (errors.empty()) {
-      watch_error_.clear();
-      reset("the CSD changed on disk");
-      return;
-    }
-    watch_error_ = errors;
-    last_error_ = errors;
-    log_lines(spdlog::level::err,
-              fmt::format("csound.watch: {} was changed and does not compile; still playing "
-                          "the last version that did:",
-                          config_.csound.csd),
-              errors);
-  });
+  check_csd(
+      csd, config_.csound.options,
+      [this, sig = csd_sig_](std::string errors) {
+        if (stopping_ || !(sig == csd_sig_)) return;  // changed again: that check decides
+        if (errors.empty()) {
+          watch_error_.clear();
+          reset("the CSD changed on disk");
+          return;
+        }
+        watch_error_ = errors;
+        last_error_ = errors;
+        log_lines(spdlog::level::err,
+                  fmt::format("csound.watch: {} was changed and does not compile; still playing "
+                              "the last version that did:",
+                              config_.csound.csd),
+                  errors);
+      },
+      /*watch=*/true);
 }
 
 // --- values that outlive restarts ---------------------------------------------

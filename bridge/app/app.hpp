@@ -90,8 +90,9 @@ class App : private RouterSink {
 
   /// Compiles a CSD on a thread of its own; `done` gets Csound's errors
   /// (empty: it compiles) on the loop. One at a time, in order.
+  /// `watch`: a csound.watch check, which replaces any watch check still waiting.
   void check_csd(std::string csd, std::vector<std::string> options,
-                 std::function<void(std::string)> done);
+                 std::function<void(std::string)> done, bool watch = false);
   void next_check();
 
   /// csound.watch: the CSD file looked at 4 times a second.
@@ -221,6 +222,7 @@ class App : private RouterSink {
     std::string csd;
     std::vector<std::string> options;
     std::function<void(std::string)> done;
+    bool watch = false;
   };
   std::deque<Check> checks_;
   bool checking_ = false;

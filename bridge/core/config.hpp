@@ -40,7 +40,10 @@ enum class DeviceKind { midi, serial };
 enum class SerialFormat { lines, midi, firmata };
 enum class Flow { none, rtscts };
 
-struct DeviceConfig {
+/// What a device is: two with equal settings are the same device (a reload
+/// keeps it open). Compared by a defaulted ==, so a setting added here is
+/// compared too.
+struct DeviceSettings {
   std::string name;  ///< the key under `devices:`
   DeviceKind kind = DeviceKind::serial;
   std::string glob;  ///< `midi:` port-name glob or `serial:` path glob (absolute for serial)
@@ -51,10 +54,17 @@ struct DeviceConfig {
   std::size_t max_line = 256;        ///< bytes (lines)
   Flow flow = Flow::none;
   bool dtr = true;
-  Mark mark;
+
+  bool operator==(const DeviceSettings&) const = default;
 
   /// True for MIDI ports and for serial ports speaking `format: midi`.
   bool speaks_midi() const { return kind == DeviceKind::midi || format == SerialFormat::midi; }
+};
+
+struct DeviceConfig : DeviceSettings {
+  Mark mark;  ///< where it stands in the file: not part of what the device is
+
+  const DeviceSettings& settings() const { return *this; }
 };
 
 enum class SourceKind {

@@ -65,4 +65,10 @@ for f in usr/local/bin/csbridge usr/local/share/csbridge etc/systemd/system/csbr
   [[ ! -e "$root/$f" ]] || fail "$f is still there after --uninstall"
 done
 [[ -f "$root/etc/csbridge/csbridge.yaml" ]] || fail "--uninstall removed the config"
+# --prefix without a directory is a usage error, not an install into "--uninstall".
+if out="$(DESTDIR="$root" "$src/tools/install" --prefix 2>&1)"; then fail "--prefix alone was accepted"; fi
+[[ "$out" == *"--prefix needs a directory"* ]] || fail "--prefix alone said: $out"
+if DESTDIR="$root" "$src/tools/install" --prefix --uninstall >/dev/null 2>&1; then
+  fail "--prefix --uninstall was taken as a prefix"
+fi
 echo "install test: OK"

@@ -220,7 +220,13 @@ int cmd_ctl(const std::string& socket_arg, const std::string& config_arg,
     }
   }
   ::close(fd);
-  if (first) std::cerr << "no reply from " << path << '\n';
+  if (first) {
+    std::cerr << "no reply from " << path << '\n';
+  } else if (monitor) {
+    // The events stopped because the service went away, not because we left.
+    std::cerr << "monitor: the service closed the connection (stopped or restarted)\n";
+    code = kExitRuntime;
+  }
   return code;
 }
 
@@ -242,7 +248,7 @@ int cmd_ports() {
   std::cout << "serial devices:\n";
   int found = 0;
   for (const char* pattern :
-       {"/dev/ttyACM*", "/dev/ttyUSB*", "/dev/ttyAMA*", "/dev/serial/by-id/*"}) {
+       {"/dev/ttyACM*", "/dev/ttyUSB*", "/dev/ttyAMA*", "/dev/ttyS*", "/dev/serial/by-id/*"}) {
     glob_t g{};
     if (::glob(pattern, 0, nullptr, &g) == 0)
       for (std::size_t i = 0; i < g.gl_pathc; ++i, ++found)

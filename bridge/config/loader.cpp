@@ -1,5 +1,6 @@
 #include "config/loader.hpp"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -30,6 +31,42 @@ Mark to_mark(const YAML::Mark& m) {
   if (m.is_null() || m.line < 0) return {};
   return {m.line + 1, m.column + 1};
 }
+
+/// Where each document's first node starts, for the first few documents.
+/// yaml-cpp 0.7's LoadAll never returns, allocating until memory runs out, on
+/// a token no rule consumes (a `,` at the top: yaml-cpp#1040): each call then
+/// gives another null document at the same place. Reading a bounded number of
+/// documents with this handler, and seeing two start at one place, catches it.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> starts;
+
+  void OnDocumentStart(const YAML::Mark&) override { in_new_doc_ = true; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { node(m); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { node(m); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    node(m);
+  }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    node(m);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    node(m);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void node(const YAML::Mark& m) {
+    if (in_new_doc_) starts.push_back(m);
+    in_new_doc_ = false;
+  }
+  bool in_new_doc_ = false;
+};
 
 /// Line and column (1-based) of byte `at` of `text`.
 Mark mark_of(std::string_view text, std::size_t at) {
@@ -273,7 +310,8 @@ class Loader {
     Config cfg;
     cfg.path = file_;
     cfg.base_dir = base_dir_;
-    std::vector<YAML::Node> docs;
+    YAML::Node root;
+    std::optional<YAML::Mark> second_doc;
     if (text.size() > kMaxConfigBytes) {
       error({1, 1}, fmt::format("the file is {} bytes; a config may be at most {} (1 MiB)",
                                 text.size(), kMaxConfigBytes));
@@ -282,7 +320,27 @@ class Loader {
             "the file holds a NUL byte: it is not a text file (a config is YAML text)");
     }
     if (diags_.empty()) try {
-        docs = YAML::LoadAll(std::string(text));
+        // Not YAML::LoadAll: see DocumentStarts. Three documents are enough
+        // to tell a second one from a token yaml-cpp is stuck on.
+        std::string yaml(text);
+        std::istringstream in(yaml);
+        YAML::Parser parser(in);
+        DocumentStarts docs;
+        while (docs.starts.size() < 3 && parser.HandleNextDocument(docs)) {
+        }
+        const auto& st = docs.starts;
+        auto stuck = std::adjacent_find(
+            st.begin(), st.end(), [](const auto& a, const auto& b) { return a.pos == b.pos; });
+        if (stuck != st.end()) {
+          auto at = static_cast<std::size_t>(stuck->pos);
+          char c = at < yaml.size() ? yaml[at] : '\0';
+          error(to_mark(*stuck), std::isprint(static_cast<unsigned char>(c))
+                                     ? fmt::format("YAML syntax error: unexpected '{}'", c)
+                                     : std::string("YAML syntax error: unexpected character"));
+        } else if (!st.empty()) {
+          root = YAML::Load(yaml);
+          if (st.size() > 1) second_doc = st[1];
+        }
       } catch (const YAML::ParserException& e) {
         error(to_mark(e.mark), "YAML syntax error: " + e.msg);
       } catch (const YAML::Exception& e) {
@@ -290,12 +348,12 @@ class Loader {
         error(to_mark(e.mark), "YAML error: " + e.msg);
       }
     if (diags_.empty()) {
-      if (docs.empty() || docs[0].IsNull()) {
+      if (root.IsNull()) {
         error({1, 1}, "the file is empty; expected a map with at least 'csound:'");
       } else {
-        if (docs.size() > 1)
-          error(to_mark(docs[1].Mark()), "only one YAML document is allowed (remove the '---')");
-        read_top(docs[0], cfg);
+        if (second_doc)
+          error(to_mark(*second_doc), "only one YAML document is allowed (remove the '---')");
+        read_top(root, cfg);
       }
     }
     if (!diags_.empty()) {

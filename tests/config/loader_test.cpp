@@ -715,6 +715,16 @@ TEST_F(ConfigDir, Errors_DeepNestingIsAnErrorNotACrash) {
   EXPECT_NE(diags[0].message.find("YAML"), std::string::npos) << diags[0].to_string();
 }
 
+TEST_F(ConfigDir, Errors_ACommaAtTheTopIsASyntaxErrorNotAHang) {
+  // Found by fuzz/fuzz_config: yaml-cpp 0.7's LoadAll loops, allocating until
+  // memory runs out, on a token nothing consumes (yaml-cpp#1040).
+  expect_one_error(",", 1, 1, "YAML syntax error: unexpected ','");
+  expect_one_error(", 1]-pm 4:a\n: 1missing.[0, 1]-pm 4:a\n\n", 1, 1,
+                   "YAML syntax error: unexpected ','");
+  expect_one_error("---\n,\n", 2, 1, "YAML syntax error: unexpected ','");
+  expect_one_error(std::string(head) + "---\n,\n", 4, 1, "YAML syntax error: unexpected ','");
+}
+
 TEST_F(ConfigDir, Errors_AFileThatIsNotACsdSaysSo) {
   write_file(dir_ / "notes.txt", "just some text\n");
   expect_one_error("csound:\n  csd: notes.txt\n", 2, 8,

@@ -32,7 +32,12 @@ const char* __lsan_default_suppressions() {
          "leak:libjack.so\n"
          "leak:libjackserver.so\n"
          "leak:librtmidi.so\n"
-         "leak:libdbus-1.so\n";
+         "leak:libdbus-1.so\n"
+         // csbridge's own, on purpose: at exit the MIDI ports still waiting
+         // to be closed are left to the OS (midi_ports.cpp, Closer). The
+         // symbolizer names the destructor only as ~Closer, so the file is
+         // named: a leak in midi_ports.cpp is not reported.
+         "leak:midi_ports.cpp\n";
 }
 #endif
 

@@ -14,17 +14,11 @@
 #include <string_view>
 #include <vector>
 
+#include "fuzz_util.hpp"
+
 #include "core/command.hpp"
 
 namespace {
-
-#define FUZZ_CHECK(cond)                                                            \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      abort();                                                                      \
-    }                                                                               \
-  } while (0)
 
 std::string join(const std::vector<csb::CommandWord>& words) {
   std::string line;

@@ -17,35 +17,11 @@
 #include <span>
 #include <vector>
 
+#include "fuzz_util.hpp"
+
 #include "core/midi.hpp"
 
 namespace {
-
-#define FUZZ_CHECK(cond)                                                            \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      abort();                                                                      \
-    }                                                                               \
-  } while (0)
-
-/// Read sizes from one seed byte: the low 3 bits pick the largest read
-/// (1 byte up to 256), a small generator seeded by the byte varies each read.
-class Splits {
- public:
-  explicit Splits(std::uint8_t seed) : state_(seed * 2654435761u + 1) {
-    static constexpr std::size_t kMax[] = {1, 2, 3, 5, 8, 16, 64, 256};
-    max_ = kMax[seed & 7];
-  }
-  std::size_t next() {
-    state_ = state_ * 1103515245u + 12345u;
-    return 1 + (state_ >> 16) % max_;
-  }
-
- private:
-  std::uint32_t state_;
-  std::size_t max_;
-};
 
 /// What the decoder emitted, in order: a message, or a sysex as its bytes.
 using Event = std::vector<std::uint8_t>;
@@ -92,7 +68,7 @@ std::vector<Event> decode(const std::uint8_t* bytes, std::size_t n, NextRead&& n
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
-  Splits splits(data[0]);
+  fuzz::Splits splits(data[0]);
   const std::uint8_t* bytes = data + 1;
   const std::size_t n = size - 1;
   auto whole = decode(bytes, n, [&] { return n; });

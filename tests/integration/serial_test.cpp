@@ -293,8 +293,9 @@ TEST_F(BoardFixture, Serial_TenSecondsOfRandomBytes) {
   ASSERT_TRUE(bridge->alive()) << bridge->log();
   long rss_end = bridge->rss_kb();
   // Flat memory: bounded buffers, a capped number of wildcard channels.
-  if (rss_is_meaningful())
+  if (rss_is_meaningful()) {
     EXPECT_LT(rss_end - rss_after_warmup, 2048) << rss_after_warmup << " -> " << rss_end;
+  }
   auto d = device();
   EXPECT_GT(d["bad_input"].get<long>(), 0);
   EXPECT_GT(d["bytes_in"].get<long>(), 1'000'000);

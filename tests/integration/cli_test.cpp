@@ -434,3 +434,16 @@ TEST_F(CliCtlBridge, SetTakesNegativeNumbersAndRefusesBadNamesAndNonFiniteValues
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find("bad channel name"), std::string::npos) << r.output;
 }
+
+TEST_F(CliCtlBridge, ConfigOption_FindsTheSocketThatConfigNames) {
+  // A config naming the running service's socket: ctl finds it from the file.
+  auto other = dir_.write(
+      "other.yaml", "csound:\n  csd: copy.csd\ncontrol:\n  socket: " + bridge_->socket() + "\n");
+  auto r = run_csbridge({"ctl", "--config", other, "status"}, 10s);
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("\"ok\":true"), std::string::npos) << r.output;
+  auto bad = dir_.write("bad.yaml", "csound:\n  csd: nowhere.csd\n");
+  r = run_csbridge({"ctl", "--config", bad, "status"}, 10s);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("bad.yaml:2:8"), std::string::npos) << r.output;
+}

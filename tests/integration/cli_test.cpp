@@ -12,10 +12,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <optional>
 #include <regex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -446,4 +448,16 @@ TEST_F(CliCtlBridge, ConfigOption_FindsTheSocketThatConfigNames) {
   r = run_csbridge({"ctl", "--config", bad, "status"}, 10s);
   EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_NE(r.output.find("bad.yaml:2:8"), std::string::npos) << r.output;
+}
+
+TEST_F(CliCtlBridge, Monitor_ExitsOneWhenTheServiceStops) {
+  // Silence because the service went away is not a clean end of the events.
+  auto monitor = std::async(std::launch::async, [&] { return ctl({"monitor"}); });
+  ASSERT_TRUE(eventually([&] { return bridge_->ctl("status")["ok"] == true; }));
+  std::this_thread::sleep_for(300ms);  // the monitor session is open
+  EXPECT_EQ(bridge_->terminate(), 0) << bridge_->log();
+  ASSERT_EQ(monitor.wait_for(10s), std::future_status::ready);
+  auto r = monitor.get();
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("the service closed the connection"), std::string::npos) << r.output;
 }

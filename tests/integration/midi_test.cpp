@@ -242,6 +242,9 @@ TEST_F(MidiFixture, PassthroughNotesPlayTheInstrumentMassignChose) {
   start(config("jack", "    passthrough: true\n", "", kPassthroughOrchestra));
   ASSERT_TRUE(wait_device("connected")) << bridge->log();
   auto& b = *bridge;
+  // The device can connect before the first k-cycle has run (slowly, under
+  // a sanitizer): wait for the orchestra's own instance first.
+  ASSERT_TRUE(b.wait_value("active1", 1)) << b.log();
 
   ctl.send({0x90, 64, 100});  // channel 1: massign sent it nowhere (not to instr 1)
   std::this_thread::sleep_for(200ms);

@@ -224,7 +224,10 @@ void App::configure_engine() {
   for (const Feedback& f : config_.feedback) {
     FeedbackBinding b;
     b.config = f;
-    b.slot = channels_.add(f.channel, ChannelType::control);
+    // Watched, never made: the orchestra makes it, a string channel or a
+    // control one (SPEC §3.4).
+    b.slot = channels_.add(f.channel, ChannelType::control, /*watch_only=*/true);
+    if (b.slot == kNoSlot) b.slot = channels_.find(f.channel);
     for (auto& s : serial_)
       if (s->config().name == f.device) b.port = s.get();
     for (auto& m : midi_)
@@ -1145,14 +1148,17 @@ json App::devices_json() const {
 json App::channel_value(std::uint32_t slot) const {
   const ChannelSlot& s = channels_.at(slot);
   if (s.watch_only.load() && !s.present.load()) return nullptr;
+  bool playing = state_ == CsState::running || state_ == CsState::paused;
   if (s.type == ChannelType::string) {
-    if (!s.has_value.load()) return nullptr;
+    // The text the orchestra sees, whoever wrote it (SPEC §6).
     std::string out;
+    if (playing && channels_.copy_seen_text(slot, out)) return out;
+    if (!s.has_value.load()) return nullptr;
     if (!const_cast<ChannelTable&>(channels_).try_copy_string(slot, out)) return nullptr;
     return out;
   }
   double seen = s.seen.load();
-  if ((state_ == CsState::running || state_ == CsState::paused) && std::isfinite(seen)) return seen;
+  if (playing && std::isfinite(seen)) return seen;
   if (s.has_value.load()) return s.value.load();
   return nullptr;
 }
@@ -1222,14 +1228,17 @@ json App::status_json() const {
 }
 
 void App::answer_get(const std::string& name, std::uint32_t slot,
-                     std::function<void(std::string)> reply, int tries) {
-  // Every 10 ms until the performance thread has looked the name up, at most
-  // a second (a paused or stopped performance never will).
-  if (engine_->looked_up_slots() <= slot && tries < 100 && !stopping_) {
+                     std::function<void(std::string)> reply, std::uint64_t after_sweep, int tries) {
+  // Every 10 ms until the performance thread has looked the name up (a
+  // watched name not found yet: looked for again), at most a second (a
+  // paused or stopped performance never will).
+  bool looked = engine_->looked_up_slots() > slot && engine_->watch_sweeps() >= after_sweep;
+  if (!looked && tries < 100 && !stopping_) {
     auto timer = std::make_shared<asio::steady_timer>(io_, 10ms);
-    timer->async_wait([this, timer, name, slot, reply, tries](boost::system::error_code ec) {
-      if (!ec) answer_get(name, slot, reply, tries + 1);
-    });
+    timer->async_wait(
+        [this, timer, name, slot, reply, after_sweep, tries](boost::system::error_code ec) {
+          if (!ec) answer_get(name, slot, reply, after_sweep, tries + 1);
+        });
     return;
   }
   if (!channels_.at(slot).present.load())
@@ -1314,9 +1323,12 @@ void App::handle_command(ControlSession& session, const std::string& line,
     std::uint32_t slot = channels_.find(name);
     if (slot != kNoSlot) {
       const ChannelSlot& s = channels_.at(slot);
-      if (s.watch_only.load() && !s.present.load())
+      if (!s.watch_only.load() || s.present.load())
+        return ok({{"name", name}, {"value", channel_value(slot)}});
+      // Watched and not found so far: an instrument may have made it since.
+      if (state_ != CsState::running)
         return reply(error_reply(fmt::format("no channel '{}' in the orchestra", name)));
-      return ok({{"name", name}, {"value", channel_value(slot)}});
+      return answer_get(name, slot, std::move(reply), engine_->watch_sweeps() + 2, 0);
     }
     if (state_ != CsState::running && state_ != CsState::paused)
       return reply(error_reply(fmt::format("no channel '{}'", name)));
@@ -1333,7 +1345,7 @@ void App::handle_command(ControlSession& session, const std::string& line,
     slot = channels_.add(name, ChannelType::control, /*watch_only=*/true);
     if (slot == kNoSlot) return reply(error_reply("the channel table is full"));
     ++watched_;
-    answer_get(name, slot, std::move(reply), 0);
+    answer_get(name, slot, std::move(reply), 0, 0);
   } else if (cmd == "set") {
     if (!want_args(2, "set NAME VALUE (a \"quoted\" VALUE sets a string channel)")) return;
     const std::string& name = words[1].text;

@@ -135,8 +135,10 @@ class App : private RouterSink {
 
   void handle_command(ControlSession& session, const std::string& line,
                       std::function<void(std::string)> reply);
+  /// Answers `get` of a watched slot once the performance thread has looked
+  /// for it, and has looked again for watched names `after_sweep` times.
   void answer_get(const std::string& name, std::uint32_t slot,
-                  std::function<void(std::string)> reply, int tries);
+                  std::function<void(std::string)> reply, std::uint64_t after_sweep, int tries);
   /// The slot `set` writes, made if need be; kNoSlot after replying an error.
   std::uint32_t set_slot(const std::string& name, ChannelType type,
                          const std::function<void(std::string)>& reply);

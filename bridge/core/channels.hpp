@@ -40,8 +40,11 @@ inline constexpr std::size_t kMaxStringValue = 1024;
 
 struct ChannelSlot {
   std::string name;  ///< immutable once published
-  ChannelType type = ChannelType::control;
-  /// Only watched (`get`): never created in Csound, read only if the orchestra has it.
+  /// Fixed once published, except for a watched slot: the performance thread
+  /// gives it the type the orchestra's channel has, before `present`.
+  std::atomic<ChannelType> type{ChannelType::control};
+  /// Only watched (`get`, feedback): never created in Csound, read only if
+  /// the orchestra has it.
   std::atomic<bool> watch_only{false};
   /// The performance thread found the channel in the running orchestra.
   std::atomic<bool> present{false};
@@ -57,6 +60,13 @@ struct ChannelSlot {
   std::atomic_flag str_lock = ATOMIC_FLAG_INIT;
   std::size_t str_len = 0;
   std::unique_ptr<char[]> str;  ///< kMaxStringValue bytes, made when the slot is
+
+  // The orchestra's text (string channels), copied now and then by the
+  // performance thread, which only try-locks.
+  mutable std::atomic_flag seen_lock = ATOMIC_FLAG_INIT;
+  std::size_t seen_len = 0;
+  bool seen_valid = false;
+  std::unique_ptr<char[]> seen_str;  ///< kMaxStringValue bytes, made with `str`
 };
 
 class ChannelTable {
@@ -77,18 +87,20 @@ class ChannelTable {
   std::uint32_t add(std::string_view name, ChannelType type, bool watch_only = false) {
     std::uint32_t s = find(name);
     if (s != kNoSlot) {
-      if (slots_[s].type != type) return kNoSlot;
+      if (slots_[s].type.load(std::memory_order_acquire) != type) return kNoSlot;
       if (!watch_only) slots_[s].watch_only.store(false, std::memory_order_release);
       return s;
     }
     std::uint32_t n = size_.load(std::memory_order_relaxed);
     if (n == kCapacity) return kNoSlot;
     slots_[n].name = std::string(name);
-    slots_[n].type = type;
+    slots_[n].type.store(type, std::memory_order_relaxed);
     slots_[n].watch_only.store(watch_only, std::memory_order_relaxed);
-    if (type == ChannelType::string) {
+    // A watched name may turn out to be a string channel.
+    if (type == ChannelType::string || watch_only) {
       slots_[n].str = std::make_unique<char[]>(kMaxStringValue);
       slots_[n].str[0] = '\0';
+      slots_[n].seen_str = std::make_unique<char[]>(kMaxStringValue);
     }
     index_.emplace(slots_[n].name, n);
     size_.store(n + 1, std::memory_order_release);
@@ -138,6 +150,38 @@ class ChannelTable {
     out.assign(s.str.get(), s.str_len);
     s.str_lock.clear(std::memory_order_release);
     return true;
+  }
+
+  /// Performance thread: the text the orchestra's string channel holds, for
+  /// `get`; skipped (false) when a reader holds the lock.
+  bool store_seen_text(std::uint32_t i, std::string_view text) {
+    ChannelSlot& s = slots_[i];
+    if (!s.seen_str || s.seen_lock.test_and_set(std::memory_order_acquire)) return false;
+    s.seen_len = std::min(text.size(), kMaxStringValue - 1);
+    std::memcpy(s.seen_str.get(), text.data(), s.seen_len);
+    s.seen_valid = true;
+    s.seen_lock.clear(std::memory_order_release);
+    return true;
+  }
+  /// Any thread: the orchestra's text, or false when none was seen (yet).
+  bool copy_seen_text(std::uint32_t i, std::string& out) const {
+    const ChannelSlot& s = slots_[i];
+    if (!s.seen_str) return false;
+    while (s.seen_lock.test_and_set(std::memory_order_acquire)) {
+    }
+    bool valid = s.seen_valid;
+    if (valid) out.assign(s.seen_str.get(), s.seen_len);
+    s.seen_lock.clear(std::memory_order_release);
+    return valid;
+  }
+  /// Performance thread, at a reset: nothing seen in the new orchestra yet.
+  void forget_seen_text(std::uint32_t i) {
+    ChannelSlot& s = slots_[i];
+    if (!s.seen_str) return;
+    while (s.seen_lock.test_and_set(std::memory_order_acquire)) {
+    }
+    s.seen_valid = false;
+    s.seen_lock.clear(std::memory_order_release);
   }
 
  private:

@@ -25,6 +25,7 @@
 
 #include "core/clock.hpp"
 #include "core/midi.hpp"
+#include "core/spin.hpp"
 #include "core/text.hpp"
 
 namespace csb {
@@ -59,112 +60,21 @@ void raise_priority() {
   }
 }
 
-/// A `line:` template split once into pieces, formatted without allocating.
-struct LineTemplate {
-  enum class Piece : std::uint8_t { text, value, name };
-  struct Part {
-    Piece kind;
-    std::string text;
-    ValueFormat format;
-  };
-  std::vector<Part> pieces;
-
-  explicit LineTemplate(const std::string& tpl) {
-    std::string text;
-    for (std::size_t p = 0; p < tpl.size(); ++p) {
-      std::size_t close = tpl[p] == '{' ? tpl.find('}', p) : std::string::npos;
-      std::string_view inside = close == std::string::npos
-                                    ? std::string_view()
-                                    : std::string_view(tpl).substr(p + 1, close - p - 1);
-      if (auto f = parse_value_placeholder(inside)) {
-        flush(text);
-        pieces.push_back({Piece::value, "", *f});
-        p = close;
-      } else if (inside == "name") {
-        flush(text);
-        pieces.push_back({Piece::name, "", {}});
-        p = close;
-      } else {
-        text += tpl[p];
-      }
-    }
-    text += '\n';
-    flush(text);
-  }
-  void flush(std::string& text) {
-    if (!text.empty()) pieces.push_back({Piece::text, std::move(text), {}});
-    text.clear();
-  }
-
-  /// Writes the line into buf (cap bytes); returns its length, 0 if it does not fit.
-  std::size_t format(double v, const std::string& name, char* buf, std::size_t cap) const {
-    std::size_t len = 0;
-    for (const auto& [kind, text, value_format] : pieces) {
-      char num[48];
-      const char* src = text.data();
-      std::size_t n = text.size();
-      if (kind == Piece::value) {
-        n = format_value(v, value_format, num);
-        src = num;
-      } else if (kind == Piece::name) {
-        src = name.data();
-        n = name.size();
-      }
-      if (len + n > cap) return 0;
-      std::memcpy(buf + len, src, n);
-      len += n;
-    }
-    return len;
-  }
-};
-
-struct FeedbackState {
-  FeedbackBinding binding;
-  LineTemplate tpl;  // line feedback
-
-  /// True when `a` and `b` give the device the same thing: the same bytes
-  /// (a ramp over 0..1 makes 128 cc values, not 750 a second; `{value:d}`
-  /// one line per integer).
-  bool same_output(double a, double b) const {
-    if (std::isnan(b)) return false;
-    if (binding.config.kind == FeedbackKind::line) {
-      if (a == b) return true;
-      char x[512], y[512];
-      std::size_t n = format(a, x, sizeof x);
-      return n == format(b, y, sizeof y) && std::memcmp(x, y, n) == 0;
-    }
-    std::uint8_t x[6], y[6];
-    std::size_t n = encode_feedback(binding.config, a, x);
-    return n == encode_feedback(binding.config, b, y) && std::memcmp(x, y, n) == 0;
-  }
-
-  /// The bytes to send for `v`: a formatted line, or MIDI bytes (cc, cc14,
-  /// note). Returns the length, 0 when it does not fit.
-  std::size_t format(double v, char* buf, std::size_t cap) const {
-    if (binding.config.kind == FeedbackKind::line)
-      return tpl.format(v, binding.config.channel, buf, cap);
-    if (cap < 6) return 0;
-    return encode_feedback(binding.config, v, reinterpret_cast<std::uint8_t*>(buf));
-  }
-  std::int64_t interval_ns = 0;
+/// One feedback entry, and how the performance reads its channel.
+struct FeedbackChannel {
+  FeedbackOutput out;
   // Performance thread only:
-  MYFLT* ptr = nullptr;
-  double last_seen = NAN;  // the channel's value when last looked at
-  double delivered = NAN;  // the value the device has (or gets when it connects)
-  std::int64_t last_send_ns = 0;
-  bool pending = false;        // a change waits for the rate, or for a retry
-  bool failing = false;        // the last send failed (counted once)
+  bool found = false;          // looked up in the running orchestra
+  MYFLT* ptr = nullptr;        // a control channel
+  bool is_text = false;        // a string channel (read with csoundGetStringChannel)
   bool from_outvalue = false;  // the orchestra uses outvalue: ignore the bus
-  // Written by the performance thread, read by the loop for resends:
-  std::atomic<double> last_value{NAN};
+  double bus = NAN;            // the control value when last looked at
+  std::string text;            // the string channel's text when last looked at
 
-  explicit FeedbackState(FeedbackBinding b)
-      : binding(std::move(b)),
-        tpl(binding.config.line),
-        // At most one an hour: a tiny rate must not overflow the interval.
-        interval_ns(binding.config.rate > 0
-                        ? static_cast<std::int64_t>(std::min(1e9 / binding.config.rate, 3600e9))
-                        : 0) {}
+  FeedbackChannel(FeedbackBinding b, FeedbackCounters& counters) : out(std::move(b), counters) {
+    text.reserve(kMaxStringValue);
+  }
+  const std::string& name() const { return out.binding().config.channel; }
 };
 
 enum class Want { none, start, quit };
@@ -199,20 +109,6 @@ struct MessageLines {
       line.clear();
     }
   }
-};
-
-/// A spinlock for Csound callbacks that its worker threads (`-j N`) may run
-/// at once; the sections it guards are a few hundred nanoseconds.
-class SpinGuard {
- public:
-  explicit SpinGuard(std::atomic_flag& f) : f_(f) {
-    while (f_.test_and_set(std::memory_order_acquire)) {
-    }
-  }
-  ~SpinGuard() { f_.clear(std::memory_order_release); }
-
- private:
-  std::atomic_flag& f_;
 };
 
 }  // namespace
@@ -269,7 +165,7 @@ struct Engine::Impl {
   bool obey_requests();
 
   Settings settings;
-  std::vector<std::unique_ptr<FeedbackState>> feedback;
+  std::vector<std::unique_ptr<FeedbackChannel>> feedback;
   /// What configure() asked for, taken by the control thread before the next
   /// start, when no performance runs (guarded by mu).
   struct Next {
@@ -321,9 +217,10 @@ struct Engine::Impl {
   void apply_slot(std::uint32_t i, std::int64_t now, bool record_latency);
   void apply_channels(std::int64_t now, bool record_latency);
   void run_feedback(std::int64_t now);
-  void observe(FeedbackState& fb, double v, std::int64_t now);
-  void send(FeedbackState& fb, double v, std::int64_t now);
-  bool send_to(FeedbackState& fb, double v, FeedbackPort* to);
+  /// Looks a feedback channel up in the running orchestra, never creating it.
+  void find_feedback_channel(FeedbackChannel& fb);
+  /// Reads a string channel into `out` (performance thread, between k-cycles).
+  void read_string_channel(const std::string& name, std::string& out);
   void message(int attr, const char* text);
   /// A line of the bridge's own for the log, handed over like Csound's. Any thread.
   void note(CsoundMessage::Level level, std::string_view text);
@@ -349,16 +246,22 @@ struct EngineCallbacks {
     auto* impl = static_cast<Engine::Impl*>(csoundGetHostData(cs));
     if (!impl || !name || !value) return;
     auto* t = static_cast<const CS_TYPE*>(type);
-    if (t && t->varTypeName && t->varTypeName[0] == 'S') return;
-    double v = *static_cast<MYFLT*>(value);
+    // A string outvalue hands over the text itself (Csound's koutvalS).
+    bool is_text = t && t->varTypeName && t->varTypeName[0] == 'S';
+    double v = is_text ? NAN : *static_cast<MYFLT*>(value);
+    std::string_view text = is_text ? std::string_view(static_cast<const char*>(value)) : "";
     std::int64_t now = steady_ns();
     SpinGuard guard(impl->outvalue_lock);
     for (auto& fb : impl->feedback) {
-      if (std::strcmp(fb->binding.config.channel.c_str(), name) != 0) continue;
+      if (std::strcmp(fb->name().c_str(), name) != 0) continue;
       fb->from_outvalue = true;
-      impl->observe(*fb, v, now);
-      if (fb->binding.slot != kNoSlot)
-        impl->owner->channels_.at(fb->binding.slot).seen.store(v, std::memory_order_relaxed);
+      if (is_text) {
+        fb->out.observe_text(text.substr(0, kMaxStringValue - 1), now);
+        continue;
+      }
+      fb->out.observe(v, now);
+      std::uint32_t slot = fb->out.binding().slot;
+      if (slot != kNoSlot) impl->owner->channels_.at(slot).seen.store(v, std::memory_order_relaxed);
     }
   }
 
@@ -522,9 +425,13 @@ MYFLT* Engine::Impl::channel_ptr(ChannelSlot& s) {
   int type = s.type == ChannelType::string ? CSOUND_STRING_CHANNEL : CSOUND_CONTROL_CHANNEL;
   MYFLT* p = nullptr;
   if (s.watch_only.load(std::memory_order_acquire)) {
-    // Type 0 only looks the channel up: a `get` never creates one.
-    int existing = csoundGetChannelPtr(cs, &p, s.name.c_str(), 0);
-    if (existing <= 0 || (existing & CSOUND_CHANNEL_TYPE_MASK) != type) return nullptr;
+    // Type 0 only looks the channel up: a `get` never creates one. The slot
+    // takes the type the orchestra gave its channel.
+    int existing = csoundGetChannelPtr(cs, &p, s.name.c_str(), 0) & CSOUND_CHANNEL_TYPE_MASK;
+    if (existing != CSOUND_CONTROL_CHANNEL && existing != CSOUND_STRING_CHANNEL) return nullptr;
+    type = existing;
+    s.type.store(type == CSOUND_STRING_CHANNEL ? ChannelType::string : ChannelType::control,
+                 std::memory_order_release);
     if (csoundGetChannelPtr(cs, &p, s.name.c_str(), type) != 0) return nullptr;
   } else if (csoundGetChannelPtr(cs, &p, s.name.c_str(), type | CSOUND_INPUT_CHANNEL) != 0) {
     return nullptr;
@@ -539,6 +446,7 @@ void Engine::Impl::fetch_slot_ptrs() {
   for (; known_slots < n; ++known_slots) {
     ChannelSlot& s = table.at(known_slots);
     s.present.store(false, std::memory_order_relaxed);
+    table.forget_seen_text(known_slots);
     slot_ptrs[known_slots] = channel_ptr(s);
   }
   owner->looked_up_.store(known_slots, std::memory_order_release);
@@ -580,82 +488,100 @@ void Engine::Impl::apply_channels(std::int64_t now, bool record_latency) {
     }
   }
   // What the orchestra did to its channels, for `get` and `channels`: every
-  // 8 k-cycles (about 10 ms), not every one.
-  if ((cycle & 7) == 0)
-    for (std::uint32_t k = 0; k < known_slots; ++k)
-      if (slot_ptrs[k] && table.at(k).type == ChannelType::control)
-        table.at(k).seen.store(*slot_ptrs[k], std::memory_order_relaxed);
-}
-
-bool Engine::Impl::send_to(FeedbackState& fb, double v, FeedbackPort* to) {
-  char buf[512];
-  std::size_t len = fb.format(v, buf, sizeof buf);
-  bool ok = len > 0 && to->try_send(buf, len) == SendResult::sent;
-  (ok ? owner->feedback_sent_ : owner->feedback_failed_).fetch_add(1, std::memory_order_relaxed);
-  return ok;
-}
-
-void Engine::Impl::send(FeedbackState& fb, double v, std::int64_t now) {
-  char buf[512];
-  std::size_t len = fb.format(v, buf, sizeof buf);
-  SendResult r =
-      len > 0 && fb.binding.port ? fb.binding.port->try_send(buf, len) : SendResult::failed;
-  fb.last_value.store(v, std::memory_order_relaxed);
-  fb.last_send_ns = now;
-  switch (r) {
-    case SendResult::sent:
-      owner->feedback_sent_.fetch_add(1, std::memory_order_relaxed);
-      fb.delivered = v;
-      fb.pending = fb.failing = false;
-      break;
-    case SendResult::absent:
-      fb.delivered = v;  // the device gets it when it connects
-      fb.pending = false;
-      break;
-    case SendResult::failed:
-      if (!fb.failing) owner->feedback_failed_.fetch_add(1, std::memory_order_relaxed);
-      fb.failing = true;
-      fb.pending = true;  // again at the next k-cycle the rate allows
-      break;
+  // 8 k-cycles (about 10 ms), not every one. Watched names it did not have
+  // are looked for again as often: an instrument may have made them.
+  if ((cycle & 7) == 0) {
+    for (std::uint32_t k = 0; k < known_slots; ++k) {
+      if (!slot_ptrs[k] && table.at(k).watch_only.load(std::memory_order_relaxed))
+        slot_ptrs[k] = channel_ptr(table.at(k));
+      if (!slot_ptrs[k]) continue;
+      ChannelSlot& s = table.at(k);
+      if (s.type == ChannelType::control) {
+        s.seen.store(*slot_ptrs[k], std::memory_order_relaxed);
+      } else {
+        read_string_channel(s.name, string_scratch);
+        table.store_seen_text(k, string_scratch);
+      }
+    }
+    owner->watch_sweeps_.fetch_add(1, std::memory_order_release);
   }
 }
 
-void Engine::Impl::observe(FeedbackState& fb, double v, std::int64_t now) {
-  if (!std::isfinite(v)) return;  // nothing a device could show
-  fb.last_seen = v;
-  if (fb.same_output(v, fb.delivered)) {
-    fb.pending = false;
-    return;
+void Engine::Impl::read_string_channel(const std::string& name, std::string& out) {
+  // Sized from the channel itself: csoundGetStringChannel copies the whole
+  // text (CSOUND_NOTES). Grows, and so allocates, only when the text does.
+  int size = csoundGetChannelDatasize(cs, name.c_str());
+  out.resize(static_cast<std::size_t>(std::max(size, 1)));
+  out[0] = '\0';
+  csoundGetStringChannel(cs, name.c_str(), out.data());
+  out.resize(std::strlen(out.c_str()));
+  if (out.size() >= kMaxStringValue) out.resize(kMaxStringValue - 1);
+}
+
+void Engine::Impl::find_feedback_channel(FeedbackChannel& fb) {
+  MYFLT* p = nullptr;
+  // Type 0 only looks: the orchestra makes the channel (chn_k, chn_S, or
+  // chnset when an instrument starts), with the type it wants.
+  int existing = csoundGetChannelPtr(cs, &p, fb.name().c_str(), 0);
+  if (existing <= 0) return;
+  fb.found = true;
+  if ((existing & CSOUND_CHANNEL_TYPE_MASK) == CSOUND_STRING_CHANNEL) {
+    if (fb.out.takes_text()) {
+      fb.is_text = true;
+    } else {
+      note(CsoundMessage::Level::warning,
+           fmt::format("feedback {} -> {}: '{}' is a string channel and MIDI feedback sends "
+                       "numbers; nothing is sent",
+                       fb.name(), fb.out.binding().config.device, fb.name()));
+    }
+  } else if ((existing & CSOUND_CHANNEL_TYPE_MASK) == CSOUND_CONTROL_CHANNEL &&
+             csoundGetChannelPtr(cs, &p, fb.name().c_str(), CSOUND_CONTROL_CHANNEL) == 0) {
+    fb.ptr = p;
   }
-  if (fb.interval_ns > 0 && now - fb.last_send_ns < fb.interval_ns) {
-    fb.pending = true;  // sent when the rate allows, at a later k-cycle
-    return;
-  }
-  send(fb, v, now);
 }
 
 void Engine::Impl::run_feedback(std::int64_t now) {
   // A device that just reconnected gets every last value first, in order
   // with what follows.
   Engine::Resend r;
-  while (owner->resends_.pop(r)) {
-    for (auto& fb : feedback) {
-      if (fb->binding.port != r.port) continue;
-      double v = fb->last_value.load(std::memory_order_relaxed);
-      if (!std::isnan(v)) send_to(*fb, v, r.to);
-    }
-  }
+  while (owner->resends_.pop(r))
+    for (auto& fb : feedback)
+      if (fb->out.binding().port == r.port) fb->out.resend(r.to);
+  // Channels the orchestra had not made yet (an instrument's chnset makes
+  // its channel when it starts): looked for every 8 k-cycles.
+  bool look = (cycle & 7) == 0;
   for (auto& fbp : feedback) {
-    FeedbackState& fb = *fbp;
-    if (!fb.from_outvalue && fb.ptr) {
+    FeedbackChannel& fb = *fbp;
+    if (!fb.found && look) {
+      find_feedback_channel(fb);
+      if (fb.found && !first_cycle) {
+        // Made by an instrument since the start: its value is news.
+        if (fb.ptr && !fb.from_outvalue) fb.out.observe(fb.bus = *fb.ptr, now);
+        continue;
+      }
+    }
+    if (fb.from_outvalue) {
+      fb.out.flush(now);
+    } else if (fb.ptr) {
       double v = *fb.ptr;
       if (first_cycle) {
-        fb.last_seen = v;  // the bus before the orchestra ran: a baseline, not a change
-      } else if (v != fb.last_seen || fb.pending) {
-        observe(fb, v, now);
+        fb.bus = v;  // the bus before the orchestra ran: a baseline, not a change
+      } else if (v != fb.bus) {
+        fb.bus = v;
+        fb.out.observe(v, now);
+      } else {
+        fb.out.flush(now);
       }
-    } else if (fb.pending && now - fb.last_send_ns >= fb.interval_ns) {
-      send(fb, fb.last_seen, now);
+    } else if (fb.is_text) {
+      read_string_channel(fb.name(), string_scratch);
+      if (first_cycle) {
+        fb.text = string_scratch;
+      } else if (string_scratch != fb.text) {
+        fb.text = string_scratch;
+        fb.out.observe_text(fb.text, now);
+      } else {
+        fb.out.flush(now);
+      }
     }
   }
 }
@@ -756,14 +682,11 @@ bool Engine::Impl::start_performance(EngineEvent& ev) {
   if (list) csoundDeleteChannelList(cs, list);
 
   for (auto& fb : feedback) {
+    fb->found = fb->is_text = fb->from_outvalue = false;
     fb->ptr = nullptr;
-    MYFLT* p = nullptr;
-    if (csoundGetChannelPtr(cs, &p, fb->binding.config.channel.c_str(),
-                            CSOUND_CONTROL_CHANNEL | CSOUND_OUTPUT_CHANNEL) == 0)
-      fb->ptr = p;
-    fb->from_outvalue = false;
-    fb->pending = false;
-    fb->last_seen = NAN;
+    fb->bus = NAN;
+    fb->text.clear();
+    fb->out.restart();
   }
 
   // Channel pointers die with every reset: fetch them all again, and put
@@ -806,7 +729,7 @@ void Engine::Impl::control_loop() {
       settings = std::move(next->settings);
       feedback.clear();
       for (auto& b : next->feedback)
-        feedback.push_back(std::make_unique<FeedbackState>(std::move(b)));
+        feedback.push_back(std::make_unique<FeedbackChannel>(std::move(b), owner->feedback_));
       next.reset();
     }
     lk.unlock();
@@ -961,10 +884,7 @@ void Engine::resend_feedback(FeedbackPort* port, FeedbackPort* to) {
   // mu: the control thread replaces the entries under it.
   std::lock_guard lk(impl_->mu);
   for (auto& fb : impl_->feedback)
-    if (fb->binding.port == port) {
-      double v = fb->last_value.load(std::memory_order_relaxed);
-      if (!std::isnan(v)) impl_->send_to(*fb, v, to);
-    }
+    if (fb->out.binding().port == port) fb->out.resend(to);
 }
 
 namespace {

@@ -22,35 +22,12 @@
 
 #include "core/channels.hpp"
 #include "core/config.hpp"
+#include "core/feedback.hpp"
 #include "core/latency.hpp"
 #include "core/midi.hpp"
 #include "core/spsc.hpp"
 
 namespace csb {
-
-/// What became of one feedback message.
-enum class SendResult : std::uint8_t {
-  sent,    ///< written whole
-  absent,  ///< no port open: the device gets the last value when it connects
-  failed,  ///< a port is open but the message did not go out (buffer full, busy): retry
-};
-
-/// A device output the performance thread writes feedback to. Implemented
-/// by transports; try_send may be called from the performance thread and the
-/// loop thread at once and must never block.
-class FeedbackPort {
- public:
-  virtual ~FeedbackPort() = default;
-  /// Writes the bytes now, without blocking.
-  virtual SendResult try_send(const char* data, std::size_t len) noexcept = 0;
-};
-
-/// One `feedback:` entry bound to its device port.
-struct FeedbackBinding {
-  Feedback config;
-  FeedbackPort* port = nullptr;  ///< lives as long as the engine's configuration
-  std::uint32_t slot = kNoSlot;  ///< channel-table slot of the channel (for `get`)
-};
 
 /// A Csound message line, handed from Csound's threads to the loop.
 struct CsoundMessage {
@@ -149,6 +126,10 @@ class Engine {
   /// running orchestra (a `get` of a new name waits for it). Any thread.
   std::uint32_t looked_up_slots() const { return looked_up_.load(std::memory_order_acquire); }
 
+  /// How many times the performance thread has looked again for watched
+  /// names the orchestra did not have (every 8 k-cycles). Any thread.
+  std::uint64_t watch_sweeps() const { return watch_sweeps_.load(std::memory_order_acquire); }
+
   /// Takes the next Csound message line, if any. Loop thread.
   bool pop_message(CsoundMessage& out) { return messages_.pop(out); }
 
@@ -156,8 +137,8 @@ class Engine {
   std::uint64_t kcycles() const { return kcycles_.load(std::memory_order_relaxed); }
   std::uint64_t dropped_transient() const { return dropped_transient_.load(); }
   std::uint64_t dropped_messages() const { return dropped_messages_.load(); }
-  std::uint64_t feedback_sent() const { return feedback_sent_.load(); }
-  std::uint64_t feedback_failed() const { return feedback_failed_.load(); }
+  std::uint64_t feedback_sent() const { return feedback_.sent.load(); }
+  std::uint64_t feedback_failed() const { return feedback_.failed.load(); }
   std::uint64_t midi_passed() const { return midi_passed_.load(); }
   const LatencyHistogram& latency() const { return latency_; }
 
@@ -174,14 +155,14 @@ class Engine {
   std::atomic<std::uint64_t> kcycles_{0};
   std::atomic<std::uint64_t> dropped_transient_{0};
   std::atomic<std::uint64_t> dropped_messages_{0};
-  std::atomic<std::uint64_t> feedback_sent_{0};
-  std::atomic<std::uint64_t> feedback_failed_{0};
+  FeedbackCounters feedback_;
   std::atomic<std::uint64_t> midi_passed_{0};
   /// Note-offs push_midi() could not queue, by channel and note (bit n of
   /// [ch][n / 64]); the performance thread sends them for notes that sound.
   std::atomic<std::uint64_t> pending_off_[16][2] = {};
   std::atomic<bool> any_pending_off_{false};
   std::atomic<std::uint32_t> looked_up_{0};
+  std::atomic<std::uint64_t> watch_sweeps_{0};
   LatencyHistogram latency_;
 
   struct ScoreEvent {

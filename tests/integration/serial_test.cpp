@@ -509,3 +509,37 @@ TEST_F(BoardFixture, Serial_FeedbackLinesFormatIntegersAndFixedDecimals) {
   board->write_line("x=2.5");
   EXPECT_EQ(board->read_line(3s).value_or(""), "led 3 at 2.50 (y)");
 }
+
+const char* kTextOrchestra = R"(
+chn_S "title", 2
+chnset "hello there", "title"
+instr 1
+  kx chnget "x"
+  Stext sprintfk "level %d", kx
+  chnset Stext, "lcd"
+endin
+alwayson 1
+)";
+
+TEST_F(BoardFixture, Serial_TextTheOrchestraWritesIsSentAndAnsweredByGet) {
+  start(
+      config("map:\n  - from: board x\n    to: x\n"
+             "feedback:\n  - from: lcd\n    to: board\n    rate: 0\n"
+             "    line: \"lcd {value}\"\n",
+             kTextOrchestra));
+  board->write_line("x=3");
+  std::optional<std::string> line;
+  // The instrument's first text ("level 0") may come first.
+  for (int i = 0; i < 3 && line != "lcd level 3"; ++i) line = board->read_line(3s);
+  EXPECT_EQ(line.value_or(""), "lcd level 3") << bridge->log();
+  auto lcd = bridge->ctl("get lcd");
+  EXPECT_EQ(lcd["value"], "level 3") << lcd.dump();
+  auto title = bridge->ctl("get title");
+  EXPECT_EQ(title["value"], "hello there") << title.dump();
+  // Listed with its type, as the orchestra has it.
+  auto channels = bridge->ctl("channels");
+  bool listed = false;
+  for (auto& c : channels["channels"])
+    if (c["name"] == "lcd") listed = c["type"] == "string" && c["value"] == "level 3";
+  EXPECT_TRUE(listed) << channels.dump();
+}

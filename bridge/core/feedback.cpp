@@ -1,0 +1,157 @@
+#include "core/feedback.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/midi.hpp"
+#include "core/spin.hpp"
+
+namespace csb {
+
+LineTemplate::LineTemplate(const std::string& tpl) {
+  std::string text;
+  for (std::size_t p = 0; p < tpl.size(); ++p) {
+    std::size_t close = tpl[p] == '{' ? tpl.find('}', p) : std::string::npos;
+    std::string_view inside = close == std::string::npos
+                                  ? std::string_view()
+                                  : std::string_view(tpl).substr(p + 1, close - p - 1);
+    if (auto f = parse_value_placeholder(inside)) {
+      flush(text);
+      pieces_.push_back({Piece::value, "", *f});
+      p = close;
+    } else if (inside == "name") {
+      flush(text);
+      pieces_.push_back({Piece::name, "", {}});
+      p = close;
+    } else {
+      text += tpl[p];
+    }
+  }
+  text += '\n';
+  flush(text);
+}
+
+void LineTemplate::flush(std::string& text) {
+  if (!text.empty()) pieces_.push_back({Piece::text, std::move(text), {}});
+  text.clear();
+}
+
+std::size_t LineTemplate::format(double v, const std::string_view* text, const std::string& name,
+                                 char* buf, std::size_t cap) const {
+  std::size_t len = 0;
+  for (const auto& [kind, piece, value_format] : pieces_) {
+    char num[48];
+    const char* src = piece.data();
+    std::size_t n = piece.size();
+    if (kind == Piece::value && text) {
+      src = text->data();  // a string channel's text, whatever the format asks
+      n = text->size();
+    } else if (kind == Piece::value) {
+      n = format_value(v, value_format, num);
+      src = num;
+    } else if (kind == Piece::name) {
+      src = name.data();
+      n = name.size();
+    }
+    if (len + n > cap) return 0;
+    std::memcpy(buf + len, src, n);
+    len += n;
+  }
+  return len;
+}
+
+FeedbackOutput::FeedbackOutput(FeedbackBinding binding, FeedbackCounters& counters)
+    : binding_(std::move(binding)),
+      counters_(counters),
+      tpl_(binding_.config.line),
+      // At most one an hour: a tiny rate must not overflow the interval.
+      interval_ns_(binding_.config.rate > 0
+                       ? static_cast<std::int64_t>(std::min(1e9 / binding_.config.rate, 3600e9))
+                       : 0) {}
+
+void FeedbackOutput::restart() {
+  want_len_ = 0;
+  pending_ = false;
+  failing_ = false;
+}
+
+void FeedbackOutput::observe(double v, std::int64_t now_ns) {
+  if (!std::isfinite(v)) return;  // nothing a device could show
+  std::size_t len;
+  if (binding_.config.kind == FeedbackKind::line)
+    len = tpl_.format(v, nullptr, binding_.config.channel, want_, sizeof want_);
+  else
+    len = encode_feedback(binding_.config, v, reinterpret_cast<std::uint8_t*>(want_));
+  offer(len, now_ns);
+}
+
+void FeedbackOutput::observe_text(std::string_view text, std::int64_t now_ns) {
+  if (!takes_text()) return;
+  offer(tpl_.format(0, &text, binding_.config.channel, want_, sizeof want_), now_ns);
+}
+
+void FeedbackOutput::offer(std::size_t len, std::int64_t now_ns) {
+  if (len == 0) {
+    // Too long for one message: counted, never sent cut short.
+    counters_.failed.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  want_len_ = len;
+  // The same bytes as the device has (a ramp over 0..1 makes 128 cc values,
+  // not 750 a second; `{value:d}` one line per integer): nothing to send.
+  if (has_have_ && have_len_ == len && std::memcmp(have_, want_, len) == 0) {
+    pending_ = false;
+    return;
+  }
+  if (interval_ns_ > 0 && now_ns - last_send_ns_ < interval_ns_) {
+    pending_ = true;  // sent when the rate allows, at a later k-cycle
+    return;
+  }
+  send(now_ns);
+}
+
+void FeedbackOutput::flush(std::int64_t now_ns) {
+  if (pending_ && now_ns - last_send_ns_ >= interval_ns_) send(now_ns);
+}
+
+void FeedbackOutput::send(std::int64_t now_ns) {
+  SendResult r = binding_.port ? binding_.port->try_send(want_, want_len_) : SendResult::failed;
+  {
+    SpinGuard guard(last_lock_);
+    std::memcpy(last_, want_, want_len_);
+    last_len_ = want_len_;
+  }
+  last_send_ns_ = now_ns;
+  switch (r) {
+    case SendResult::sent:
+    case SendResult::absent:  // the device gets it when it connects
+      if (r == SendResult::sent) counters_.sent.fetch_add(1, std::memory_order_relaxed);
+      std::memcpy(have_, want_, want_len_);
+      have_len_ = want_len_;
+      has_have_ = true;
+      pending_ = failing_ = false;
+      break;
+    case SendResult::failed:
+      if (!failing_) counters_.failed.fetch_add(1, std::memory_order_relaxed);
+      failing_ = true;
+      pending_ = true;  // again at the next k-cycle the rate allows
+      break;
+  }
+}
+
+bool FeedbackOutput::resend(FeedbackPort* to) {
+  char buf[kMaxBytes];
+  std::size_t len;
+  {
+    SpinGuard guard(last_lock_);
+    len = last_len_;
+    std::memcpy(buf, last_, len);
+  }
+  if (len == 0) return false;
+  bool ok = to->try_send(buf, len) == SendResult::sent;
+  (ok ? counters_.sent : counters_.failed).fetch_add(1, std::memory_order_relaxed);
+  return ok;
+}
+
+}  // namespace csb

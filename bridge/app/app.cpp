@@ -1046,6 +1046,20 @@ void App::on_score(std::string_view event) {
   if (!engine_->push_score(event)) spdlog::debug("score event dropped: {}", event);
 }
 
+void App::on_wildcard_full(std::uint32_t device, std::string_view to, bool table_full) {
+  const std::string& name = config_.devices[device].name;
+  if (table_full)
+    spdlog::warn(
+        "{}: the '*' mapping to '{}' makes no more channels: the channel table is full "
+        "({} channels); values of new names are dropped",
+        name, to, ChannelTable::kCapacity);
+  else
+    spdlog::warn(
+        "{}: the '*' mapping to '{}' made {} channels, its most; values of new names "
+        "are dropped (status: limits.wildcard)",
+        name, to, Router::kMaxWildcardChannels);
+}
+
 void App::on_routed(std::uint32_t device, std::string_view source, std::uint32_t slot,
                     double value) {
   if (!control_ || !control_->has_monitors()) return;
@@ -1220,11 +1234,23 @@ json App::status_json() const {
         {"bad_input", bad},
         {"midi_queue", overflow}}},
       {"feedback", {{"sent", engine_->feedback_sent()}, {"failed", engine_->feedback_failed()}}},
+      {"limits", limits_json()},
       {"midi",
        {{"api", midi_backend_ ? midi_backend_->api_name() : ""},
         {"available", midi_backend_ && midi_backend_->available()},
         {"passed_to_csound", engine_->midi_passed()}}},
   };
+}
+
+json App::limits_json() const {
+  const WildcardCounters& wild = router_->wildcard_counters();
+  return {{"channels", {{"used", channels_.size()}, {"max", ChannelTable::kCapacity}}},
+          {"wildcard",
+           {{"made", wild.made},
+            {"refused", wild.refused},
+            {"max_per_mapping", Router::kMaxWildcardChannels}}},
+          {"watched", {{"used", watched_}, {"max", kMaxWatched}, {"refused", watch_refused_}}},
+          {"set", {{"used", set_created_}, {"max", kMaxSetChannels}, {"refused", set_refused_}}}};
 }
 
 void App::answer_get(const std::string& name, std::uint32_t slot,
@@ -1259,6 +1285,11 @@ std::uint32_t App::set_slot(const std::string& name, ChannelType type,
     }
     // `set` may make channels, but not without bound.
     if (set_created_ >= kMaxSetChannels) {
+      if (set_refused_++ == 0)
+        spdlog::warn(
+            "set made {} channels, its most: set of a new name is refused "
+            "(status: limits.set)",
+            kMaxSetChannels);
       reply(error_reply(
           fmt::format("no channel '{}', and {} made by set already", name, kMaxSetChannels)));
       return kNoSlot;
@@ -1339,9 +1370,15 @@ void App::handle_command(ControlSession& session, const std::string& line,
                                   name)));
     // Not known yet: watch it (never creating it in the orchestra) and answer
     // once the performance thread has looked for it.
-    if (watched_ >= kMaxWatched)
+    if (watched_ >= kMaxWatched) {
+      if (watch_refused_++ == 0)
+        spdlog::warn(
+            "get looked for {} names the bridge did not know, its most: get of a new "
+            "name is refused (status: limits.watched)",
+            kMaxWatched);
       return reply(error_reply(
           fmt::format("no channel '{}' (and {} names asked for already)", name, kMaxWatched)));
+    }
     slot = channels_.add(name, ChannelType::control, /*watch_only=*/true);
     if (slot == kNoSlot) return reply(error_reply("the channel table is full"));
     ++watched_;

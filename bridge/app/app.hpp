@@ -61,6 +61,7 @@ class App : private RouterSink {
   // RouterSink
   void on_action(Action action) override;
   void on_score(std::string_view event) override;
+  void on_wildcard_full(std::uint32_t device, std::string_view to, bool table_full) override;
   void on_routed(std::uint32_t device, std::string_view source, std::uint32_t slot,
                  double value) override;
 
@@ -142,6 +143,8 @@ class App : private RouterSink {
   /// The slot `set` writes, made if need be; kNoSlot after replying an error.
   std::uint32_t set_slot(const std::string& name, ChannelType type,
                          const std::function<void(std::string)>& reply);
+  /// How much of each channel budget is used (SPEC §6 status).
+  nlohmann::json limits_json() const;
   nlohmann::json status_json() const;
   nlohmann::json devices_json() const;
   nlohmann::json channels_json() const;
@@ -197,9 +200,11 @@ class App : private RouterSink {
   /// Channels added only because a client asked for them with `get`.
   static constexpr std::size_t kMaxWatched = 256;
   std::size_t watched_ = 0;
+  std::uint64_t watch_refused_ = 0;
   /// Channels `set` made that nothing else names.
   static constexpr std::size_t kMaxSetChannels = 256;
   std::size_t set_created_ = 0;
+  std::uint64_t set_refused_ = 0;
   /// Of the latest engine restart(): older engine events are stale.
   std::uint64_t generation_ = 0;
   /// What each passthrough port holds down in Csound, by device * 8 + port.

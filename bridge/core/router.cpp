@@ -31,6 +31,7 @@ struct Router::Binding {
   bool wildcard = false;
   std::string to_template;
   StringMap<std::uint32_t> wild_slots;
+  bool wild_full = false;  // refused a name already (said once)
 };
 
 struct Router::LinesTable {
@@ -422,11 +423,18 @@ bool Router::route(Binding& b, double raw, std::string_view text, bool is_number
     if (it != b.wild_slots.end()) {
       slot = it->second;
     } else {
-      if (b.wild_slots.size() >= kMaxWildcardChannels || !valid_channel_name(source)) return false;
+      if (!valid_channel_name(source)) return false;
       ChannelType type =
           b.kind == Binding::Kind::string ? ChannelType::string : ChannelType::control;
-      slot = channels_.add(expand_template(b.to_template, 0, 0, 0, source), type);
-      if (slot == kNoSlot) return false;
+      bool room = b.wild_slots.size() < kMaxWildcardChannels;
+      if (room) slot = channels_.add(expand_template(b.to_template, 0, 0, 0, source), type);
+      if (!room || slot == kNoSlot) {
+        ++wildcard_.refused;
+        if (!b.wild_full) sink_.on_wildcard_full(device, b.to_template, room);
+        b.wild_full = true;
+        return false;
+      }
+      ++wildcard_.made;
       b.wild_slots.emplace(std::string(source), slot);
     }
   }

@@ -30,6 +30,16 @@ class RouterSink {
   /// A value was routed to a channel (for `monitor`); cheap when unused.
   virtual void on_routed(std::uint32_t device, std::string_view source, std::uint32_t slot,
                          double value) {}
+  /// A `*` mapping (channel template `to`) refused its first new name: it made
+  /// kMaxWildcardChannels already, or (`table_full`) the channel table is
+  /// full. Once per mapping.
+  virtual void on_wildcard_full(std::uint32_t device, std::string_view to, bool table_full) {}
+};
+
+/// What the `*` mappings of a config did (for `status`).
+struct WildcardCounters {
+  std::uint64_t made = 0;     ///< channels made
+  std::uint64_t refused = 0;  ///< values for a new name no channel could be made for
 };
 
 /// Per-device input counters, kept by the owner of the device.
@@ -72,6 +82,7 @@ class Router {
 
   /// Channel slots written by mappings (for restoring and listing).
   const std::vector<std::uint32_t>& mapped_slots() const { return mapped_; }
+  const WildcardCounters& wildcard_counters() const { return wildcard_; }
 
  private:
   struct Binding;
@@ -101,6 +112,7 @@ class Router {
   std::vector<std::unique_ptr<MidiTable>> midi_;    // by device index; null when not MIDI
   std::vector<std::string> score_templates_;
   std::vector<std::uint32_t> mapped_;
+  WildcardCounters wildcard_;
 };
 
 /// Expands {i} {n} {ch} {name} in a channel or score template.

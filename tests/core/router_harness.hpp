@@ -27,12 +27,16 @@ class RecordingSink : public RouterSink {
     routed_slots.push_back(slot);
     values.push_back(value);
   }
+  void on_wildcard_full(std::uint32_t, std::string_view to, bool table_full) override {
+    full.emplace_back(std::string(to) + (table_full ? " (table)" : ""));
+  }
 
   std::vector<Action> actions;
   std::vector<std::string> scores;
   std::vector<std::string> routed;
   std::vector<std::uint32_t> routed_slots;
   std::vector<double> values;
+  std::vector<std::string> full;  ///< on_wildcard_full: the template
 };
 
 /// A router built from `config` over a fresh channel table.

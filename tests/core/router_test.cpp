@@ -238,10 +238,24 @@ TEST(Router, Wildcard_CappedAtMaxChannels) {
   EXPECT_NE(b.table.find("sensor.w255"), kNoSlot);
   EXPECT_EQ(b.table.find("sensor.w256"), kNoSlot);
   EXPECT_EQ(b.counters.bad, extra);
+  // Counted, and said once.
+  EXPECT_EQ(b.router->wildcard_counters().made, Router::kMaxWildcardChannels);
+  EXPECT_EQ(b.router->wildcard_counters().refused, extra);
+  EXPECT_EQ(b.sink.full, (std::vector<std::string>{"sensor.{name}"}));
   // Names it already has keep working after the cap.
   b.line("w0=7");
   EXPECT_DOUBLE_EQ(b.value("sensor.w0"), 7.0);
   EXPECT_EQ(b.counters.bad, extra);
+}
+
+TEST(Router, Wildcard_AFullChannelTableIsSaidOnceToo) {
+  Bench b(true);
+  for (std::uint32_t k = b.table.size(); k < ChannelTable::kCapacity; ++k)
+    b.table.add("filler" + std::to_string(k), ChannelType::control);
+  b.line("new1=1");
+  b.line("new2=1");
+  EXPECT_EQ(b.router->wildcard_counters().refused, 2u);
+  EXPECT_EQ(b.sink.full, (std::vector<std::string>{"sensor.{name} (table)"}));
 }
 
 TEST(Router, StringValue_ToStringMapping) {

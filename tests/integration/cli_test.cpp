@@ -461,3 +461,50 @@ TEST_F(CliCtlBridge, Monitor_ExitsOneWhenTheServiceStops) {
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find("the service closed the connection"), std::string::npos) << r.output;
 }
+
+TEST_F(CliCtlBridge, ChannelBudgetsAreSeparateShownInStatusAndSaidOnce) {
+  RawClient client(bridge_->socket());
+  ASSERT_TRUE(client.connected());
+  // 257 names nobody has, asked for with get, then 257 new names set.
+  std::string gets, sets;
+  for (int k = 0; k <= 256; ++k) {
+    gets += "get nosuch" + std::to_string(k) + "\n";
+    sets += "set made" + std::to_string(k) + " 1\n";
+  }
+  ASSERT_TRUE(client.send(gets));
+  int refused_gets = 0;
+  for (int k = 0; k <= 256; ++k) {
+    auto line = client.read_line();
+    ASSERT_TRUE(line) << k;
+    refused_gets += line->find("names asked for already") != std::string::npos;
+  }
+  EXPECT_EQ(refused_gets, 1);
+  ASSERT_TRUE(client.send(sets));
+  int refused_sets = 0;
+  for (int k = 0; k <= 256; ++k) {
+    auto line = client.read_line();
+    ASSERT_TRUE(line) << k;
+    refused_sets += line->find("made by set already") != std::string::npos;
+  }
+  // The failed get look-ups used none of set's budget.
+  EXPECT_EQ(refused_sets, 1);
+  auto limits = bridge_->ctl("status")["limits"];
+  EXPECT_EQ(limits["watched"]["used"], 256) << limits.dump();
+  EXPECT_EQ(limits["watched"]["refused"], 1) << limits.dump();
+  EXPECT_EQ(limits["set"]["used"], 256) << limits.dump();
+  EXPECT_EQ(limits["set"]["max"], 256) << limits.dump();
+  EXPECT_EQ(limits["wildcard"]["max_per_mapping"], 256) << limits.dump();
+  EXPECT_EQ(limits["channels"]["max"], 4096) << limits.dump();
+  // Said once each, however often it happens.
+  ASSERT_TRUE(client.send("get nosuch999\nset made999 1\n"));
+  ASSERT_TRUE(client.read_line());
+  ASSERT_TRUE(client.read_line());
+  std::string log = bridge_->log();
+  auto count = [&](const std::string& what) {
+    std::size_t n = 0;
+    for (auto p = log.find(what); p != std::string::npos; p = log.find(what, p + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count("status: limits.watched"), 1u) << log;
+  EXPECT_EQ(count("status: limits.set"), 1u) << log;
+}

@@ -364,7 +364,8 @@ void App::handle_signal(int signo) {
 // --- systemd ---------------------------------------------------------------
 
 void App::schedule_health() {
-  if (stopping_ || !systemd::notify_enabled()) return;
+  // Also without systemd: `status` says `stuck` when run by hand too.
+  if (stopping_) return;
   // systemd wants a ping within every watchdog interval: twice per interval.
   std::chrono::nanoseconds period = 1s;
   if (watchdog_.count() > 0) period = std::min<std::chrono::nanoseconds>(period, watchdog_ / 2);
@@ -377,18 +378,24 @@ void App::schedule_health() {
 }
 
 void App::health_tick() {
-  // The loop is healthy: this runs on it. The performance thread is when it
-  // is not meant to be running, or when it made a k-cycle since the last tick.
+  // The loop is healthy: this runs on it. The performance thread is when no
+  // performance is meant to run (none, or paused), or when it made a k-cycle
+  // since the last tick. A reset waits for the running k-cycle to end, so a
+  // performance stuck in one stays stuck through a reset.
   std::uint64_t k = engine_->kcycles();
-  bool perf_ok = state_ != CsState::running || k != health_kcycles_;
+  bool perf_ok = !engine_->running() || engine_->paused() || k != health_kcycles_;
   health_kcycles_ = k;
-  if (!perf_ok && !perf_stalled_)
-    spdlog::error(
-        "csound: the performance thread made no k-cycle for {} ms; {}",
-        watchdog_.count() > 0 ? watchdog_.count() / 2000 : 1000,
-        watchdog_.count() > 0 ? "the systemd watchdog is no longer fed" : "it looks stuck");
-  else if (perf_ok && perf_stalled_)
+  if (!perf_ok && !perf_stalled_) {
+    std::string period =
+        fmt::format("{} ms", watchdog_.count() > 0 ? watchdog_.count() / 2000 : 1000);
+    last_error_ = "the performance is stuck in a k-cycle (none for " + period +
+                  "); a reset waits for it to end, so only a restart of the service ends it" +
+                  (watchdog_.count() > 0 ? " (the systemd watchdog is no longer fed)" : "");
+    spdlog::error("csound: {}", last_error_);
+  } else if (perf_ok && perf_stalled_) {
     spdlog::info("csound: the performance thread is moving again");
+    last_error_.clear();
+  }
   perf_stalled_ = !perf_ok;
   if (perf_ok && watchdog_.count() > 0) systemd::watchdog();
   std::string line = status_line();
@@ -411,7 +418,7 @@ std::string App::status_line() const {
       what = "starting " + csd;
       break;
     case CsState::running:
-      what = perf_stalled_ ? csd + " is stuck" : "playing " + csd;
+      what = "playing " + csd;
       if (!watch_error_.empty()) what += " (its edit does not compile)";
       break;
     case CsState::paused:
@@ -427,6 +434,7 @@ std::string App::status_line() const {
       what = "stopped";
       break;
   }
+  if (perf_stalled_) what = csd + " is stuck";
   std::string line = fmt::format("{}; {} of {} devices connected", what, connected, total);
   if (!config_errors_.empty())
     line += fmt::format("; reload refused ({} problem{})", config_errors_.size(),
@@ -1083,6 +1091,7 @@ const char* App::audio_state() const {
 }
 
 const char* App::state_name() const {
+  if (perf_stalled_) return "stuck";  // whatever was asked of it since
   switch (state_) {
     case CsState::starting:
       return "starting";

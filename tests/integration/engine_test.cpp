@@ -247,6 +247,29 @@ TEST_F(EngineFixture, Engine_StuckOrchestraStillStopsWithinTwoSeconds) {
   EXPECT_NE(bridge->log().find("did not stop"), std::string::npos) << bridge->log();
 }
 
+TEST_F(EngineFixture, Engine_StuckOrchestraShowsStuckByHandAndAResetOfItEndsClearly) {
+  // Run by hand: no notify socket, no watchdog.
+  std::string orc = stuck_orchestra("timeinsts() > 0.2");
+  bridge = std::make_unique<Bridge>(dir, config("", "f0 z", orc));
+  ASSERT_TRUE(bridge->wait_state("running")) << bridge->log();
+  ASSERT_TRUE(bridge->wait_state("stuck", 10s)) << bridge->log();
+  auto s = status();
+  EXPECT_NE(s["csound"]["last_error"].get<std::string>().find("stuck in a k-cycle"),
+            std::string::npos)
+      << s.dump();
+  // A reset cannot end a k-cycle that never ends: it says so, and stays so.
+  EXPECT_TRUE(bridge->ctl("reset").value("ok", false));
+  std::this_thread::sleep_for(1500ms);
+  s = status();
+  EXPECT_EQ(s["csound"]["state"], "stuck") << s.dump();
+  EXPECT_NE(s["csound"]["last_error"].get<std::string>().find("only a restart of the service"),
+            std::string::npos)
+      << s.dump();
+  auto code = bridge->terminate(2500ms);
+  ASSERT_TRUE(code.has_value()) << "still running after SIGTERM";
+  EXPECT_EQ(*code, 1);
+}
+
 TEST_F(EngineFixture, Engine_NoAudioDeviceFallsBackToNullAudioAndSaysSo) {
   // A real-time output to a device that cannot open: here a sound card that
   // is not there (-+rtaudio=alsa -odac:hw:97,0).

@@ -579,8 +579,20 @@ void App::on_engine_event(EngineEvent ev) {
       kr_ = ev.kr;
       ksmps_ = ev.ksmps;
       performance_started_at_ = std::chrono::steady_clock::now();
-      for (auto& [name, is_string] : ev.channels)
-        channels_.add(name, is_string ? ChannelType::string : ChannelType::control);
+      for (auto& [name, is_string] : ev.channels) {
+        ChannelType type = is_string ? ChannelType::string : ChannelType::control;
+        std::uint32_t known = channels_.find(name);
+        // The loader saw every literal name; a name made at run time may clash.
+        if (known != kNoSlot && channels_.at(known).type != type &&
+            !channels_.at(known).watch_only.load())
+          spdlog::error(
+              "channel '{}' is a {} channel in the orchestra, but the bridge writes {} "
+              "to it, which the orchestra never sees: a channel has one type (change "
+              "the mapping's type or the orchestra's channel)",
+              name, is_string ? "string" : "control", is_string ? "numbers" : "text");
+        else
+          channels_.add(name, type);
+      }
       last_error_.clear();
       if (ev.audio_fallback)
         spdlog::warn(
@@ -715,9 +727,11 @@ void App::apply_config(Config next) {
   std::unique_ptr<Router> router;
   try {
     router = std::make_unique<Router>(next, channels_, static_cast<RouterSink&>(*this));
-  } catch (const std::exception& e) {
-    return refuse_reload({fmt::format(
-        "{}: {} (a channel keeps its type until the service is restarted)", next.path, e.what())});
+  } catch (const ConfigError& e) {
+    std::vector<std::string> errors;
+    for (const auto& d : e.diagnostics())
+      errors.push_back(d.to_string() + " (a channel keeps its type until the service restarts)");
+    return refuse_reload(std::move(errors));
   }
   // A device stays open, connection and counters included, when its entry
   // is the same in both files; any other is closed, and a new one opened.

@@ -117,6 +117,9 @@ int cmd_run(const std::string& config_arg, const csb::RunOptions& options) {
   try {
     csb::App app(std::move(*config), options);
     return app.run();
+  } catch (const csb::ConfigError& e) {  // what the loader cannot know (the channel table)
+    for (const auto& d : e.diagnostics()) std::cerr << d.to_string() << '\n';
+    return kExitUsage;
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
     return kExitRuntime;

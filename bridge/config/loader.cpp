@@ -19,6 +19,7 @@
 
 #include <fmt/format.h>
 
+#include "config/channel_check.hpp"
 #include "core/text.hpp"
 
 namespace csb {
@@ -354,6 +355,8 @@ class Loader {
         if (second_doc)
           error(to_mark(*second_doc), "only one YAML document is allowed (remove the '---')");
         read_top(root, cfg);
+        // What the channels of the entries that are right come to.
+        for (auto& d : check_channels(cfg)) diags_.push_back(std::move(d));
       }
     }
     if (!diags_.empty()) {
@@ -679,7 +682,14 @@ class Loader {
   void read_control(const Field& f, ControlConfig& cc) {
     Section s = section(f, "in control section", {"socket", "mode"});
     if (auto o = s.get("socket"))
-      if (auto p = nonempty_string(*o)) cc.socket = resolve(*p);
+      if (auto p = nonempty_string(*o)) {
+        cc.socket = resolve(*p);
+        // sockaddr_un holds 108 bytes, its NUL included.
+        if (cc.socket.size() > kMaxSocketPath)
+          fail(*o, fmt::format("the socket path {} is {} bytes, and a Unix socket's path may be "
+                               "at most {}: choose a shorter one (e.g. under /run)",
+                               cc.socket, cc.socket.size(), kMaxSocketPath));
+      }
     if (auto o = s.get("mode")) {
       // Always octal, quoted or not: YAML 1.2 would read a bare 0660 as decimal 660.
       if (o->value.IsScalar()) {

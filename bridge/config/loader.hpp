@@ -13,6 +13,8 @@ namespace csb {
 inline constexpr std::size_t kMaxConfigBytes = 1 << 20;
 /// At most this many devices, mappings or feedback entries.
 inline constexpr std::size_t kMaxConfigEntries = 4096;
+/// The longest control socket path a Unix socket takes (sun_path, less its NUL).
+inline constexpr std::size_t kMaxSocketPath = 107;
 
 /// Loads and validates a configuration file. Relative paths in it resolve
 /// against the file's directory. Throws ConfigError holding every problem

@@ -269,18 +269,34 @@ Router::Binding Router::make_binding(const Mapping& m, int i, int n, int ch) {
   return b;
 }
 
-std::uint32_t Router::add_channel(const std::string& name, ChannelType type) {
+std::uint32_t Router::add_channel(const std::string& name, ChannelType type, const Mapping& m) {
   std::uint32_t s = channels_.add(name, type);
-  if (s == kNoSlot)
-    throw std::runtime_error(fmt::format(
-        "channel '{}' cannot be added: the channel table is full or the name is already a {} "
-        "channel",
-        name, type == ChannelType::string ? "control" : "string"));
+  if (s == kNoSlot) {
+    // Once per mapping: a range could say it 2048 times.
+    if (!problems_.empty() && problems_.back().mark.line == m.mark.line &&
+        problems_.back().mark.col == m.mark.col)
+      return kNoSlot;
+    bool clash = channels_.find(name) != kNoSlot;
+    problems_.push_back(Diagnostic{
+        path_, m.mark,
+        clash ? fmt::format("channel '{}' is written as a {} channel here and as a {} channel by "
+                            "another mapping: a channel has one type (type: string on both, or "
+                            "on neither)",
+                            name, type == ChannelType::string ? "string" : "control",
+                            type == ChannelType::string ? "control" : "string")
+              : fmt::format("channel '{}': the mappings make more channels than the channel "
+                            "table holds ({}); map fewer numbers or use fewer names",
+                            name, ChannelTable::kCapacity)});
+    return kNoSlot;
+  }
+  mapped_.push_back(s);
+  mapped_marks_.push_back(m.mark);
   return s;
 }
 
-Router::Router(const Config& config, ChannelTable& channels, RouterSink& sink)
-    : channels_(channels), sink_(sink) {
+Router::Router(const Config& config, ChannelTable& channels, RouterSink& sink,
+               std::vector<Diagnostic>* problems)
+    : channels_(channels), sink_(sink), path_(config.path) {
   lines_.resize(config.devices.size());
   midi_.resize(config.devices.size());
   for (std::size_t d = 0; d < config.devices.size(); ++d) {
@@ -327,8 +343,7 @@ Router::Router(const Config& config, ChannelTable& channels, RouterSink& sink)
           b.to_template = m.to.empty() ? "{name}" : m.to;
         } else {
           std::string name = expand_template(m.to, b.i, n, 0, m.from.name);
-          b.slot = add_channel(name, type);
-          mapped_.push_back(b.slot);
+          b.slot = add_channel(name, type, m);
         }
       }
       pending.push_back(
@@ -358,6 +373,10 @@ Router::Router(const Config& config, ChannelTable& channels, RouterSink& sink)
   }
   for (auto& t : midi_)
     if (t) t->build();
+  if (problems_.empty()) return;
+  if (!problems) throw ConfigError(std::move(problems_));
+  for (auto& d : problems_) problems->push_back(std::move(d));
+  problems_.clear();
 }
 
 Router::~Router() = default;
@@ -383,8 +402,7 @@ void Router::add_midi_mapping(const Mapping& m, std::uint32_t device) {
     if (ch > 0) b.label += " ch " + std::to_string(ch);
     // (type: string is refused by the loader on MIDI sources: nothing routes to it)
     if (b.kind == Binding::Kind::control) {
-      b.slot = add_channel(expand_template(m.to, b.i, n, ch, {}), ChannelType::control);
-      mapped_.push_back(b.slot);
+      b.slot = add_channel(expand_template(m.to, b.i, n, ch, {}), ChannelType::control, m);
     }
     auto id = static_cast<std::uint32_t>(bindings_.size());
     bindings_.push_back(std::move(b));

@@ -58,8 +58,11 @@ class Router {
   static constexpr std::uint32_t kMaxMidiPorts = 8;
 
   /// Builds the tables and adds every channel a mapping names to `channels`.
-  /// Throws std::runtime_error when the channel table is full.
-  Router(const Config& config, ChannelTable& channels, RouterSink& sink);
+  /// Throws ConfigError, with every mapping whose channel does not fit (the
+  /// channel table is full, or the channel exists with the other type); with
+  /// `problems`, appends them there instead, for a router only looked at.
+  Router(const Config& config, ChannelTable& channels, RouterSink& sink,
+         std::vector<Diagnostic>* problems = nullptr);
   ~Router();
 
   /// Routes one line from a `lines` device (index into Config::devices).
@@ -82,6 +85,8 @@ class Router {
 
   /// Channel slots written by mappings (for restoring and listing).
   const std::vector<std::uint32_t>& mapped_slots() const { return mapped_; }
+  /// Where in the config the mapping of each mapped_slots() entry is.
+  const std::vector<Mark>& mapped_marks() const { return mapped_marks_; }
   const WildcardCounters& wildcard_counters() const { return wildcard_; }
 
  private:
@@ -102,7 +107,8 @@ class Router {
   /// A binding for number n (index i in its range) on MIDI channel ch (0:
   /// any), with its scaling and its kind; a channel target is left to the caller.
   Binding make_binding(const Mapping& m, int i, int n, int ch);
-  std::uint32_t add_channel(const std::string& name, ChannelType type);
+  /// Adds a channel mapping `m` writes (and remembers it); see Router().
+  std::uint32_t add_channel(const std::string& name, ChannelType type, const Mapping& m);
   void fire_score(const Binding& b, double value);
 
   ChannelTable& channels_;
@@ -112,6 +118,9 @@ class Router {
   std::vector<std::unique_ptr<MidiTable>> midi_;    // by device index; null when not MIDI
   std::vector<std::string> score_templates_;
   std::vector<std::uint32_t> mapped_;
+  std::vector<Mark> mapped_marks_;
+  std::string path_;  // the config's, for errors
+  std::vector<Diagnostic> problems_;
   WildcardCounters wildcard_;
 };
 

@@ -821,5 +821,55 @@ TEST(ConfigFixtures, BadFilesReportExactlyTheExpectedProblems) {
 
 // Every shipped mapping file: see maps_test.cpp, one test a file.
 
+TEST_F(ConfigDir, Channels_OneChannelWrittenAsControlAndAsStringIsRefusedAtTheSecond) {
+  expect_one_error(std::string(head) + "devices:\n" + board +
+                       "map:\n  - from: board a\n    to: x\n"
+                       "  - from: board b\n    to: x\n    type: string\n",
+                   9, 5, "channel 'x' is written as a string channel here and as a control");
+}
+
+TEST_F(ConfigDir, Channels_MoreThanTheTableHoldsIsRefusedAtTheMapping) {
+  // Each mapping makes 2048 channels: cc 0..127 on every channel, by {ch}.
+  std::string yaml = std::string(head) + "devices:\n" + knobs + "map:\n";
+  for (int k = 0; k < 3; ++k)
+    yaml += "  - from: knobs cc 0..127\n    to: \"m" + std::to_string(k) + "_{ch}_{n}\"\n";
+  auto diags = errors(yaml);
+  ASSERT_EQ(diags.size(), 1u) << dump(diags);
+  EXPECT_EQ(diags[0].mark.line, 11) << dump(diags);  // the third: 2 x 2048 fill the table
+  EXPECT_NE(diags[0].message.find("more channels than the channel table holds (4096)"),
+            std::string::npos)
+      << dump(diags);
+}
+
+TEST_F(ConfigDir, Channels_ASocketPathTooLongForAUnixSocketIsRefused) {
+  std::string path = "/run/" + std::string(103, 's');  // 108 bytes
+  expect_one_error(std::string(head) + "control:\n  socket: " + path + "\n", 4, 11,
+                   "is 108 bytes, and a Unix socket's path may be at most 107");
+  EXPECT_NO_THROW(load(std::string(head) + "control:\n  socket: /run/" + std::string(102, 's')));
+}
+
+TEST_F(ConfigDir, Channels_ATypeClashWithTheOrchestraIsRefusedWithBothPlaces) {
+  write_file(dir_ / "synth.csd",
+             "<CsoundSynthesizer>\n<CsInstruments>\n"
+             "chn_S \"title\", 1\n"
+             "instr 1\n"
+             "  Sname chnget \"name\"  ; a string read\n"
+             "  kx chnget \"x\"\n"
+             "  chnset Sname, \"shown\"\n"
+             "endin\n</CsInstruments>\n</CsoundSynthesizer>\n");
+  const std::string pre = std::string(head) + "devices:\n" + board + knobs + "map:\n";
+  expect_one_error(pre + "  - from: board t\n    to: title\n", 9, 5,
+                   "channel 'title' is a string channel in the orchestra (" +
+                       (dir_ / "synth.csd").string() +
+                       ":3: chn_S) but this mapping writes numbers");
+  expect_one_error(pre + "  - from: board x\n    to: x\n    type: string\n", 9, 5,
+                   "channel 'x' is a control channel in the orchestra");
+  expect_one_error(pre + "feedback:\n  - from: shown\n    to: knobs cc 1\n", 10, 5,
+                   "feedback from 'shown': it is a string channel in the orchestra");
+  // What agrees with the orchestra loads: a string read, a string feedback line.
+  EXPECT_NO_THROW(load(pre + "  - from: board n\n    to: name\n    type: string\n"
+                             "feedback:\n  - from: shown\n    to: board\n    line: \"{value}\"\n"));
+}
+
 }  // namespace
 }  // namespace csb

@@ -358,16 +358,33 @@ TEST_F(ReloadFixture, Reload_ThatWouldChangeAChannelsTypeIsRefusedAndTheServiceP
   auto& bridge = *bridge_;
   auto before = restarts(bridge);
 
-  // Valid on its own, but "pot" is a control channel in the running service.
+  // "pot" is a control channel in the orchestra (chn_k) and in the running service.
   write_config(serial_device("a", "a"), "  - from: a light\n    to: pot\n    type: string\n");
   json r = bridge.ctl("reload");
   ASSERT_EQ(r["ok"], false) << r.dump() << bridge.log();
-  EXPECT_NE(r["errors"].dump().find("keeps its type"), std::string::npos) << r.dump();
+  EXPECT_NE(r["errors"].dump().find("'pot' is a control channel in the orchestra"),
+            std::string::npos)
+      << r.dump();
   EXPECT_TRUE(bridge.alive());
   EXPECT_TRUE(still_playing(bridge));
   EXPECT_EQ(restarts(bridge), before);
   a.write_line("light=0.5");
   EXPECT_TRUE(bridge.wait_value("pot_out", 0.5)) << bridge.log();
+}
+
+TEST_F(ReloadFixture, Reload_OntoAChannelSetAsAStringIsRefusedAtTheMapping) {
+  start_one_board("  - from: a light\n    to: pot\n");
+  ASSERT_FALSE(HasFatalFailure());
+  auto& bridge = *bridge_;
+  // Nothing in the orchestra's text names it: `set` made it a string channel.
+  ASSERT_EQ(bridge.ctl("set note \"two words\"")["ok"], true);
+  write_config(serial_device("a", "a"), "  - from: a light\n    to: note\n");
+  json r = bridge.ctl("reload");
+  ASSERT_EQ(r["ok"], false) << r.dump() << bridge.log();
+  std::string errors = r["errors"].dump();
+  EXPECT_NE(errors.find("keeps its type"), std::string::npos) << errors;
+  EXPECT_NE(errors.find("test.yaml:"), std::string::npos) << errors;  // FILE:LINE:COL
+  EXPECT_TRUE(still_playing(bridge));
 }
 
 TEST_F(ReloadFixture, Reload_TheCompileCheckDoesNotRunTheHeaderOfTheNewCsd) {

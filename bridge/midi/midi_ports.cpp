@@ -10,8 +10,10 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <semaphore>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include <alsa/asoundlib.h>
 #include <jack/jack.h>
@@ -19,6 +21,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/clock.hpp"
+#include "core/spin.hpp"
 #include "core/spsc.hpp"
 #include "core/text.hpp"
 
@@ -454,9 +457,13 @@ struct MidiDevice::InPort {
 };
 
 struct MidiDevice::OutPort {
+  // Taken by the loop (open, close) and the writer thread (send) only.
   std::atomic_flag lock = ATOMIC_FLAG_INIT;
   RtMidiOut* out = nullptr;  // under lock
   std::atomic<bool> open{false};
+  /// Closed by the loop while the writer held the lock: whoever holds it
+  /// next hands `out` to the closer.
+  std::atomic<bool> held{false};
   bool refused = false;    // under lock: RtMidi reported an error during a send
   std::string name;        // loop thread
   bool announce = false;   // loop thread: opened, on_state not called yet
@@ -477,7 +484,21 @@ struct MidiDevice::OutPort {
     while (lock.test_and_set(std::memory_order_acquire)) {
     }
   }
+  bool try_lock() { return !lock.test_and_set(std::memory_order_acquire); }
   void unlock() { lock.clear(std::memory_order_release); }
+};
+
+/// What try_send queued, for the writer thread.
+struct MidiDevice::Writer {
+  struct Item {
+    std::uint8_t len = 0;
+    std::uint8_t bytes[15];  // a feedback message: cc14 is the longest, 6 bytes
+  };
+  std::atomic_flag push_lock = ATOMIC_FLAG_INIT;  // producers: the engine's threads, the loop
+  SpscRing<Item, 512> queue;
+  std::counting_semaphore<> items{0};
+  std::atomic<bool> quit{false};
+  std::thread thread;
 };
 
 MidiDevice::MidiDevice(const DeviceConfig& config, std::uint32_t index, bool wants_output,
@@ -489,19 +510,71 @@ MidiDevice::MidiDevice(const DeviceConfig& config, std::uint32_t index, bool wan
       on_message_(std::move(on_message)),
       on_state_(std::move(on_state)) {
   for (auto& o : out_) o = std::make_unique<OutPort>();
+  if (wants_output_) {
+    writer_ = std::make_unique<Writer>();
+    writer_->thread = std::thread([this] { write_loop(); });
+  }
 }
 
 MidiDevice::~MidiDevice() {
   close_all("device gone");
+  if (writer_) {
+    // What is queued still goes out (to no port now), then the thread ends.
+    writer_->quit = true;
+    writer_->items.release();
+    writer_->thread.join();
+    // A port closed just as the writer let go of it is handed over here.
+    for (auto& o : out_)
+      if (o->held.exchange(false))
+        close_later(std::unique_ptr<RtMidiOut>(std::exchange(o->out, nullptr)));
+  }
+}
+
+void MidiDevice::write_loop() {
+  Writer& w = *writer_;
+  Writer::Item item;
+  for (;;) {
+    w.items.acquire();
+    if (!w.queue.pop(item)) {
+      if (w.quit) return;
+      continue;
+    }
+    for (auto& op : out_) {
+      OutPort& o = *op;
+      if (!o.open.load(std::memory_order_acquire) && !o.held.load()) continue;
+      o.lock_wait();  // the loop only holds it to swap the port in or out
+      if (o.out && o.open.load(std::memory_order_acquire)) {
+        o.refused = false;
+        try {
+          each_message(item.bytes, item.len,
+                       [&](const std::uint8_t* m, std::size_t n) { o.out->sendMessage(m, n); });
+        } catch (...) {
+          o.refused = true;
+        }
+        (o.refused ? send_failures_ : sent_).fetch_add(1, std::memory_order_relaxed);
+      }
+      if (o.held.exchange(false)) {  // closed while this thread sent
+        std::unique_ptr<RtMidiOut> out(o.out);
+        o.out = nullptr;
+        close_later(std::move(out));
+      }
+      o.unlock();
+    }
+  }
 }
 
 void MidiDevice::close_output(OutPort& o) {
-  o.lock_wait();
+  if (o.open.exchange(false)) outputs_open_.fetch_sub(1);
+  o.announce = false;
+  // The writer may be inside a send that waits on the device: never wait
+  // for it here; it hands the port over itself when done.
+  if (!o.try_lock()) {
+    o.held = true;
+    return;
+  }
   std::unique_ptr<RtMidiOut> out(o.out);
   o.out = nullptr;
-  o.open = false;
   o.unlock();
-  o.announce = false;
   close_later(std::move(out));
 }
 
@@ -558,6 +631,7 @@ void MidiDevice::open_output(std::size_t slot, const MidiBackend& backend,
   o.refused = false;
   o.open.store(true, std::memory_order_release);
   o.unlock();
+  outputs_open_.fetch_add(1);
   spdlog::info("device {}: MIDI output '{}' connected", config_.name, name);
   // Said at the next scan: a JACK connection made now may only carry data a
   // cycle or two later, and what the state change sends must not be lost.
@@ -608,7 +682,9 @@ void MidiDevice::scan(const MidiBackend& backend, std::vector<std::string>& take
   if (!wants_output_) return;
   for (const std::string& name : backend.outputs()) {
     if (!glob_match_nocase(config_.glob, name) || listed(taken_out, name)) continue;
-    auto free = std::find_if(std::begin(out_), std::end(out_), [](auto& o) { return !o->open; });
+    // A slot whose last port the writer still hands over is not free yet.
+    auto free = std::find_if(std::begin(out_), std::end(out_),
+                             [](auto& o) { return !o->open && !o->held; });
     if (free == std::end(out_)) break;
     open_output(static_cast<std::size_t>(free - std::begin(out_)), backend, name);
     if ((*free)->open) taken_out.push_back(name);
@@ -633,35 +709,20 @@ void MidiDevice::close_all(const std::string& why) {
 }
 
 SendResult MidiDevice::try_send(const char* data, std::size_t len) noexcept {
-  SendResult result = SendResult::absent;
-  for (auto& op : out_) {
-    OutPort& o = *op;
-    if (!o.open.load(std::memory_order_acquire)) continue;
-    if (o.lock.test_and_set(std::memory_order_acquire)) {
-      result = SendResult::failed;  // being opened or closed: the retry sends it
-      continue;
-    }
-    SendResult r = SendResult::absent;
-    if (o.out) {
-      o.refused = false;
-      try {
-        each_message(reinterpret_cast<const std::uint8_t*>(data), len,
-                     [&](const std::uint8_t* m, std::size_t n) { o.out->sendMessage(m, n); });
-      } catch (...) {
-        o.refused = true;
-      }
-      r = o.refused ? SendResult::failed : SendResult::sent;
-    }
-    o.unlock();
-    if (r == SendResult::failed) {
+  if (!writer_ || outputs_open_.load(std::memory_order_acquire) == 0) return SendResult::absent;
+  Writer::Item item;
+  if (len > sizeof item.bytes) return SendResult::failed;
+  item.len = static_cast<std::uint8_t>(len);
+  std::memcpy(item.bytes, data, len);
+  {
+    SpinGuard guard(writer_->push_lock);
+    if (!writer_->queue.push(item)) {
       send_failures_.fetch_add(1, std::memory_order_relaxed);
-      result = r;
-    } else if (r == SendResult::sent) {
-      sent_.fetch_add(1, std::memory_order_relaxed);
-      if (result == SendResult::absent) result = r;
+      return SendResult::failed;  // the device is that far behind: the retry sends the latest
     }
   }
-  return result;
+  writer_->items.release();
+  return SendResult::sent;
 }
 
 bool MidiDevice::connected() const {

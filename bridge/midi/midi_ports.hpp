@@ -11,8 +11,11 @@
 // Threads: RtMidi calls the input callback on its own thread (ALSA) or in the
 // JACK process thread. The callback decodes the bytes, stamps them with the
 // steady clock in ns, pushes whole messages onto the port's bounded SPSC ring
-// and wakes the loop through one eventfd (one write per burst). Everything
-// else runs on the loop thread, except MidiDevice::try_send (any thread).
+// and wakes the loop through one eventfd (one write per burst). Feedback
+// goes out on a writer thread of each device that has output ports:
+// try_send (any thread, the performance thread's included) only queues the
+// bytes, since RtMidi's ALSA send waits when a device's kernel queue is full.
+// Everything else runs on the loop thread.
 
 #include <atomic>
 #include <cstdint>
@@ -117,7 +120,9 @@ class MidiDevice : public FeedbackPort {
   void drain();
   void close_all(const std::string& why);
 
-  /// To every open output port; failed when one refused it.
+  /// Queues the bytes for every open output port (sent by the writer thread,
+  /// in order); absent when none is open, failed when the queue is full.
+  /// Any thread; never blocks.
   SendResult try_send(const char* data, std::size_t len) noexcept override;
 
   const DeviceConfig& config() const { return config_; }
@@ -143,6 +148,9 @@ class MidiDevice : public FeedbackPort {
  private:
   struct InPort;
   struct OutPort;
+  struct Writer;
+  /// The writer thread: sends what try_send queued to every open port.
+  void write_loop();
   void open_input(std::size_t slot, const MidiBackend& backend, const std::string& name);
   void open_output(std::size_t slot, const MidiBackend& backend, const std::string& name);
   /// Takes the port out of try_send's reach and closes it off the loop.
@@ -158,6 +166,8 @@ class MidiDevice : public FeedbackPort {
   // Made once and never replaced: try_send walks them from any thread, each
   // guarded by its own lock around the RtMidiOut it may hold.
   std::unique_ptr<OutPort> out_[kMaxPorts];
+  std::atomic<int> outputs_open_{0};
+  std::unique_ptr<Writer> writer_;  // with wants_output_ only
   InputCounters counters_;
   MidiInCounters closed_;  // counts of ports since closed
   std::uint64_t connects_ = 0;

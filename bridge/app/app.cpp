@@ -2,6 +2,7 @@
 
 #include <glob.h>
 #include <pthread.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -681,16 +682,23 @@ void App::reload(const char* why, Reply reply) {
   reloading_ = true;
   if (ready_sent_) systemd::reloading();  // before READY=1 there is nothing to reload from
   spdlog::info("reload ({}): reading {}", why, config_.path);
-  std::shared_ptr<Config> next;
-  try {
-    next = std::make_shared<Config>(load_config_file(config_.path));
-  } catch (const ConfigError& e) {
-    std::vector<std::string> errors;
-    for (const auto& d : e.diagnostics()) errors.push_back(d.to_string());
-    return refuse_reload(std::move(errors));
-  } catch (const std::exception& e) {
-    return refuse_reload({fmt::format("{}: {}", config_.path, e.what())});
-  }
+  // Read and checked off the loop: a large file must not hold up devices,
+  // the performance's feedback or the watchdog.
+  off_loop([this, path = config_.path]() -> std::function<void()> {
+    try {
+      auto next = std::make_shared<Config>(load_config_file(path));
+      return [this, next] { reload_loaded(next); };
+    } catch (const ConfigError& e) {
+      std::vector<std::string> errors;
+      for (const auto& d : e.diagnostics()) errors.push_back(d.to_string());
+      return [this, errors = std::move(errors)]() mutable { refuse_reload(std::move(errors)); };
+    } catch (const std::exception& e) {
+      return [this, error = fmt::format("{}: {}", path, e.what())] { refuse_reload({error}); };
+    }
+  });
+}
+
+void App::reload_loaded(std::shared_ptr<Config> next) {
   // A performance that plays is never stopped for a CSD that cannot replace
   // it: compile the new one first, off the loop.
   if (!good_performance_) return apply_config(std::move(*next));
@@ -836,12 +844,22 @@ void App::finish_reload(const json& outcome) {
 
 void App::check_csd(std::string csd, std::vector<std::string> options,
                     std::function<void(std::string)> done, bool watch) {
+  off_loop(
+      [csd = std::move(csd), options = std::move(options),
+       done = std::move(done)]() mutable -> std::function<void()> {
+        std::string errors = test_compile(csd, options, /*run_header=*/false);
+        return [done = std::move(done), errors = std::move(errors)] { done(errors); };
+      },
+      watch);
+}
+
+void App::off_loop(std::function<std::function<void()>()> work, bool watch) {
   // An edit made while a check runs supersedes the edits still waiting:
   // only the newest version of the file is worth compiling.
   if (watch)
     checks_.erase(std::remove_if(checks_.begin(), checks_.end(), [](auto& c) { return c.watch; }),
                   checks_.end());
-  checks_.push_back({std::move(csd), std::move(options), std::move(done), watch});
+  checks_.push_back({std::move(work), watch});
   if (!checking_) next_check();
 }
 
@@ -851,11 +869,14 @@ void App::next_check() {
   if (checker_.joinable()) checker_.join();  // it has posted its result: done
   Check c = std::move(checks_.front());
   checks_.pop_front();
-  checker_ = std::thread([this, c = std::move(c)]() mutable {
-    std::string errors = test_compile(c.csd, c.options, /*run_header=*/false);
-    asio::post(io_, [this, errors = std::move(errors), done = std::move(c.done)] {
+  checker_ = std::thread([this, work = std::move(c.work)] {
+    std::function<void()> then = work();
+    // A large config's YAML tree, or a compile, leaves this thread's malloc
+    // arena holding memory nobody uses any more: give it back.
+    ::malloc_trim(0);
+    asio::post(io_, [this, then = std::move(then)] {
       checking_ = false;
-      done(errors);
+      if (!stopping_) then();
       next_check();
     });
   });

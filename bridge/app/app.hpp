@@ -86,6 +86,8 @@ class App : private RouterSink {
   /// `reply` (control socket) gets the outcome.
   void reload(const char* why, Reply reply = {});
   void apply_config(Config next);
+  /// The reloaded file read and valid: check its CSD, then apply it.
+  void reload_loaded(std::shared_ptr<Config> next);
   void refuse_reload(std::vector<std::string> errors);
   void finish_reload(const nlohmann::json& outcome);
 
@@ -94,6 +96,9 @@ class App : private RouterSink {
   /// `watch`: a csound.watch check, which replaces any watch check still waiting.
   void check_csd(std::string csd, std::vector<std::string> options,
                  std::function<void(std::string)> done, bool watch = false);
+  /// Runs `work` on the checker thread after the jobs before it, then what it
+  /// returns on the loop. `watch`: replaces any watch job still waiting.
+  void off_loop(std::function<std::function<void()>()> work, bool watch = false);
   void next_check();
 
   /// csound.watch: the CSD file looked at 4 times a second.
@@ -224,11 +229,11 @@ class App : private RouterSink {
   std::vector<std::unique_ptr<SerialGroup>> retired_serial_;
   std::vector<std::unique_ptr<MidiDevice>> retired_midi_;
 
-  // CSD compile checks (reload, watch).
+  // Work done off the loop, one job at a time: reading and checking a
+  // reloaded config, CSD compile checks (reload, watch). A job's work runs on
+  // the checker thread and returns what then runs on the loop.
   struct Check {
-    std::string csd;
-    std::vector<std::string> options;
-    std::function<void(std::string)> done;
+    std::function<std::function<void()>()> work;
     bool watch = false;
   };
   std::deque<Check> checks_;

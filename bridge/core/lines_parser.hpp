@@ -18,7 +18,7 @@ struct LineValue {
   int index = -1;         ///< positional: 0-based among the line's positional values
   bool is_number = false;
   double number = 0;      ///< when is_number (triggers: 1)
-  std::string_view text;  ///< the value as sent
+  std::string_view text;  ///< the value as sent (a named string value: to the end of the line)
 };
 
 /// Splits a byte stream into lines of at most max_line bytes.
@@ -78,6 +78,8 @@ struct LineProblems {
 /// Tokenizes one line (SPEC §3.3) and calls on_value(const LineValue&) for each
 /// value in order. Empty lines and `#` comments give nothing. A line holding
 /// control characters (binary noise) gives nothing and sets problems.binary.
+/// A `name=` or `name:` value that is not a number is a string value: its text
+/// runs to the end of the line (`msg=hello world`), so nothing follows it.
 template <class OnValue>
 LineProblems parse_line(std::string_view line, OnValue&& on_value);
 
@@ -94,6 +96,13 @@ bool parse_number_token(std::string_view t, double& out);
 inline void set_value_text(LineValue& v, std::string_view text) {
   v.text = text;
   v.is_number = parse_number_token(text, v.number);
+}
+/// The line from `from` (a view into it) to its end, without trailing spaces and tabs.
+inline std::string_view rest_of_line(std::string_view line, std::string_view from) {
+  std::size_t b = static_cast<std::size_t>(from.data() - line.data());
+  std::size_t e = line.size();
+  while (e > b && (line[e - 1] == ' ' || line[e - 1] == '\t')) --e;
+  return line.substr(b, e - b);
 }
 }  // namespace detail
 
@@ -115,13 +124,14 @@ LineProblems parse_line(std::string_view line, OnValue&& on_value) {
   constexpr int kMaxTokens = 64;
   std::string_view tokens[kMaxTokens];
   int count = 0;
+  int overflow = 0;  // tokens past kMaxTokens: absurdly long lines keep a bound on work
   while (p < line.size()) {
     while (p < line.size() && detail::is_sep(line[p])) ++p;
     if (p == line.size()) break;
     std::size_t start = p;
     while (p < line.size() && !detail::is_sep(line[p])) ++p;
     if (count == kMaxTokens) {
-      ++problems.bad_tokens;  // absurdly long lines keep a bound on work
+      ++overflow;
       continue;
     }
     tokens[count++] = line.substr(start, p - start);
@@ -160,6 +170,12 @@ LineProblems parse_line(std::string_view line, OnValue&& on_value) {
       // `light: 512`, as Serial.print("light: ") writes it: the value is the next token.
       if (value.empty() && i + 1 < count) value = tokens[++i];
       detail::set_value_text(v, value);
+      if (!v.is_number && !value.empty()) {
+        // A string value runs to the end of the line, spaces included (SPEC §3.2).
+        v.text = detail::rest_of_line(line, value);
+        on_value(v);
+        return problems;
+      }
     } else if (detail::parse_number_token(t, v.number)) {
       v.kind = LineValue::Kind::positional;
       v.index = positional++;
@@ -177,6 +193,7 @@ LineProblems parse_line(std::string_view line, OnValue&& on_value) {
     }
     on_value(v);
   }
+  problems.bad_tokens += overflow;
   return problems;
 }
 

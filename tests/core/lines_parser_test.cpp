@@ -362,5 +362,55 @@ TEST(LinesParser, NamedValueUnparsable_IsStringValue) {
   EXPECT_EQ(p.problems.bad_tokens, 0);  // the router decides whether that is bad
 }
 
+TEST(LinesParser, NamedStringValue_RunsToTheEndOfTheLine) {
+  // An LCD or RFID sketch sends text with spaces: `Serial.print("msg=");
+  // Serial.println(text)`. The text is one value, not a value and triggers.
+  for (std::string_view line :
+       {"msg=hello world", "msg: hello world", "msg:hello world", "msg=hello world  \t"}) {
+    Parsed p = parse(line);
+    ASSERT_EQ(p.values.size(), 1u) << line;
+    EXPECT_EQ(p.values[0].kind, LineValue::Kind::named) << line;
+    EXPECT_EQ(p.values[0].name, "msg") << line;
+    EXPECT_FALSE(p.values[0].is_number) << line;
+    EXPECT_EQ(p.values[0].text, "hello world") << line;
+    EXPECT_EQ(p.problems.bad_tokens, 0) << line;
+  }
+  // Separators, numbers and `=` inside the text are the text.
+  Parsed p = parse("a=1 note=C4, 440 Hz; x=2");
+  ASSERT_EQ(p.values.size(), 2u);
+  EXPECT_EQ(p.values[0].name, "a");
+  EXPECT_DOUBLE_EQ(p.values[0].number, 1.0);
+  EXPECT_EQ(p.values[1].name, "note");
+  EXPECT_EQ(p.values[1].text, "C4, 440 Hz; x=2");
+}
+
+TEST(LinesParser, NamedNumberValue_StillEndsAtItsToken) {
+  // Only text runs on: a number is one token, and what follows parses as before.
+  Parsed p = parse("light=512 go 7 dist: 30");
+  ASSERT_EQ(p.values.size(), 4u);
+  EXPECT_EQ(p.values[0].name, "light");
+  EXPECT_DOUBLE_EQ(p.values[0].number, 512.0);
+  EXPECT_EQ(p.values[0].text, "512");
+  EXPECT_EQ(p.values[1].kind, LineValue::Kind::trigger);
+  EXPECT_EQ(p.values[2].kind, LineValue::Kind::positional);
+  EXPECT_EQ(p.values[3].name, "dist");
+  EXPECT_DOUBLE_EQ(p.values[3].number, 30.0);
+  // An empty value stays empty, and the three-word line stays three triggers.
+  Parsed e = parse("msg=");
+  ASSERT_EQ(e.values.size(), 1u);
+  EXPECT_EQ(e.values[0].text, "");
+  EXPECT_EQ(parse("msg hello world").values.size(), 3u);
+}
+
+TEST(LinesParser, StringValueAfterManyTokens_TakesTheRestUncounted) {
+  // The token bound counts only what is parsed as tokens, not the text of a string value.
+  std::string line = "msg=";
+  for (int i = 0; i < 100; ++i) line += " w" + std::to_string(i);
+  Parsed p = parse(line);
+  ASSERT_EQ(p.values.size(), 1u);
+  EXPECT_EQ(p.values[0].text, line.substr(5));
+  EXPECT_EQ(p.problems.bad_tokens, 0);
+}
+
 }  // namespace
 }  // namespace csb

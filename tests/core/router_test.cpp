@@ -271,6 +271,20 @@ TEST(Router, StringValue_ToStringMapping) {
   EXPECT_EQ(b.counters.bad, 0u);
 }
 
+TEST(Router, StringValueWithSpaces_ReachesTheStringChannelWhole) {
+  Bench b(false);
+  b.line("tag=hello world");
+  EXPECT_EQ(b.string_value("rfid"), "hello world");
+  b.line("tag: Room 2, door B");
+  EXPECT_EQ(b.string_value("rfid"), "Room 2, door B");
+  b.line("light=1023 tag=a b");  // a number before the text still routes
+  EXPECT_DOUBLE_EQ(b.value("brightness"), 1.0);
+  EXPECT_EQ(b.string_value("rfid"), "a b");
+  EXPECT_EQ(b.counters.events, 4u);
+  EXPECT_EQ(b.counters.unmatched, 0u);  // "world" is no trigger of its own
+  EXPECT_EQ(b.counters.bad, 0u);
+}
+
 TEST(Router, StringValue_ToNumericMapping_CountedBad) {
   // `light=abc` cannot be scaled: dropped, counted, the channel keeps its value.
   Bench b(false);

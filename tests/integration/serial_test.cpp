@@ -134,8 +134,12 @@ TEST_F(BoardFixture, Serial_StringChannelReachesOrchestra) {
   start(config("map:\n  - from: board tag\n    to: tag\n    type: string\n"));
   board->write_line("tag ABC123");
   EXPECT_TRUE(bridge->wait_value("taglen", 6)) << bridge->log();
-  board->write_line("tag=hello,world");  // the comma splits: only `hello` is the value
-  EXPECT_TRUE(bridge->wait_value("taglen", 5));
+  // A named string value runs to the end of the line, spaces and commas included.
+  board->write_line("tag=hello world");
+  EXPECT_TRUE(bridge->wait_value("taglen", 11)) << bridge->log();
+  board->write_line("tag: hi, there");
+  EXPECT_TRUE(bridge->wait_value("taglen", 9)) << bridge->log();
+  EXPECT_EQ(device()["unmatched"], 0);
 }
 
 TEST_F(BoardFixture, Serial_ScoreEventOnRisingEdge) {

@@ -300,6 +300,41 @@ bool contains(const std::vector<std::string>& v, std::string_view s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
+/// Edits (insert, delete, replace, swap two neighbours) from a to b, ignoring case.
+std::size_t typo_distance(std::string_view a, std::string_view b) {
+  auto lower = [](char c) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  };
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i)
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) &&
+          lower(a[i - 2]) == lower(b[j - 1]))
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.size()][b.size()];
+}
+
+/// The word of `words` that `typo` most likely misspells; empty when none is close.
+std::string closest_word(std::string_view typo, const std::vector<std::string>& words) {
+  std::string best;
+  std::size_t best_d = 0;
+  for (const auto& w : words) {
+    std::size_t d = typo_distance(typo, w);
+    // One slip in any word; two in long words, where two slips still leave most of it.
+    std::size_t limit = std::min(typo.size(), w.size()) >= 5 ? 2 : 1;
+    if (d <= limit && (best.empty() || d < best_d)) {
+      best = w;
+      best_d = d;
+    }
+  }
+  return best;
+}
+
 /// Walks the YAML tree once, filling a Config and collecting every problem on the way.
 class Loader {
  public:
@@ -387,12 +422,16 @@ class Loader {
     Mark mark;
     std::string path;
     std::vector<std::pair<std::string, Field>> fields;  // in file order
+    /// Allowed keys an unknown key was taken for ("did you mean"): a missing
+    /// one of these was reported already, with the typo.
+    std::vector<std::string> suggested;
 
     const Field* get(std::string_view key) const {
       for (const auto& [k, f] : fields)
         if (k == key) return &f;
       return nullptr;
     }
+    bool suggests(std::string_view key) const { return contains(suggested, key); }
   };
 
   Section section(const Field& f, std::string_view where,
@@ -408,6 +447,7 @@ class Loader {
       return s;
     }
     s.is_map = true;
+    std::vector<std::pair<std::string, Mark>> unknown;
     for (auto it = f.value.begin(); it != f.value.end(); ++it) {
       // A copy: the iterator hands out a temporary pair, which a reference would outlive.
       const YAML::Node k = it->first;
@@ -418,9 +458,7 @@ class Loader {
       }
       std::string name = k.Scalar();
       if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-        std::vector<std::string> keys(allowed.begin(), allowed.end());
-        error(km,
-              fmt::format("unknown key '{}' {} (expected one of: {})", name, where, join(keys)));
+        unknown.emplace_back(name, km);
         continue;
       }
       if (s.get(name)) {
@@ -429,6 +467,21 @@ class Loader {
       }
       std::string path = f.path.empty() ? name : f.path + "." + name;
       s.fields.emplace_back(name, Field{it->second, path, km});
+    }
+    // Once every key is known: a typo is taken for a key the map does not have.
+    std::vector<std::string> absent;
+    for (std::string_view a : allowed)
+      if (!s.get(a)) absent.emplace_back(a);
+    for (const auto& [name, km] : unknown) {
+      std::string guess = closest_word(name, absent);
+      if (!guess.empty()) {
+        s.suggested.push_back(guess);
+        error(km, fmt::format("unknown key '{}' {}: did you mean '{}'?", name, where, guess));
+      } else {
+        std::vector<std::string> keys(allowed.begin(), allowed.end());
+        error(km,
+              fmt::format("unknown key '{}' {} (expected one of: {})", name, where, join(keys)));
+      }
     }
     return s;
   }
@@ -590,7 +643,7 @@ class Loader {
                         {"csound", "control", "scan", "midi", "devices", "map", "feedback"});
     if (auto f = s.get("csound"))
       read_csound(*f, cfg.csound);
-    else
+    else if (!s.suggests("csound"))
       error(top.at(), "missing required section 'csound:' (with at least 'csd:')");
     if (auto f = s.get("control")) read_control(*f, cfg.control);
     if (auto f = s.get("scan"))
@@ -629,7 +682,7 @@ class Loader {
         else if (auto why = not_a_csd(cs.csd); !why.empty())
           fail(*c, why);
       }
-    } else {
+    } else if (!s.suggests("csd")) {
       error(f.key, "csound: missing required key 'csd' (the orchestra file)");
     }
     if (auto o = s.get("options")) read_options(*o, cs);
@@ -761,8 +814,10 @@ class Loader {
     const Field* midi = s.get("midi");
     const Field* serial = s.get("serial");
     if (!midi && !serial) {
-      error(f.key, fmt::format("{}: needs either 'midi:' (port-name glob) or 'serial:' (path glob)",
-                               f.path));
+      if (!s.suggests("midi") && !s.suggests("serial"))
+        error(f.key,
+              fmt::format("{}: needs either 'midi:' (port-name glob) or 'serial:' (path glob)",
+                          f.path));
       return std::nullopt;
     }
     if (midi && serial) {
@@ -1101,7 +1156,7 @@ class Loader {
     if (auto from = s.get("from")) {
       src = parse_source(*from, cfg);
       if (src) m.from = *src;
-    } else {
+    } else if (!s.suggests("from")) {
       error(m.mark, fmt::format("{}: missing required key 'from'", f.path));
     }
     // Without a valid source the rest is still checked, only less precisely (sp == nullptr).
@@ -1149,8 +1204,9 @@ class Loader {
       if (sp && sp->kind == SourceKind::wildcard) {
         m.to = "{name}";
       } else {
-        error(m.mark,
-              fmt::format("{}: needs one of to (a channel), do (an action) or score", f.path));
+        if (!s.suggests("to") && !s.suggests("do") && !s.suggests("score"))
+          error(m.mark,
+                fmt::format("{}: needs one of to (a channel), do (an action) or score", f.path));
         ok = false;
       }
       return key;
@@ -1421,14 +1477,16 @@ class Loader {
         ok = false;
       }
     } else {
-      error(fb.mark, fmt::format("{}: missing required key 'from' (the channel to send)", f.path));
+      if (!s.suggests("from"))
+        error(fb.mark,
+              fmt::format("{}: missing required key 'from' (the channel to send)", f.path));
       ok = false;
     }
     const DeviceConfig* dev = nullptr;
     bool target_ok = false;
     if (auto o = s.get("to")) {
       target_ok = parse_feedback_target(*o, cfg, fb, dev);
-    } else {
+    } else if (!s.suggests("to")) {
       error(fb.mark, fmt::format("{}: missing required key 'to' (the device and where)", f.path));
     }
     ok = ok && target_ok;
@@ -1479,10 +1537,12 @@ class Loader {
       } else {
         ok = false;
       }
-    } else if (lines) {
+    } else if (lines && !s.suggests("line")) {
       error(fb.mark, fmt::format("{}: a lines device needs a 'line:' template, e.g. "
                                  "line: \"{}={{value}}\"",
                                  f.path, fb.channel.empty() ? "name" : fb.channel));
+      ok = false;
+    } else if (lines) {
       ok = false;
     }
     if (!ok) return std::nullopt;

@@ -462,11 +462,67 @@ TEST_F(ConfigDir, Feedback_EveryTargetKind) {
 
 TEST_F(ConfigDir, Errors_UnknownKeyPointsAtTheKey) {
   expect_one_error(std::string(head) + "devices:\n" + knobs +
-                       "map:\n  - from: knobs cc 1\n    to: a\n    rnage: [0, 1]\n",
+                       "map:\n  - from: knobs cc 1\n    to: a\n    colour: red\n",
                    9, 5,
-                   "unknown key 'rnage' in map entry (expected one of: from, to, do, score, in, "
+                   "unknown key 'colour' in map entry (expected one of: from, to, do, score, in, "
                    "range, curve, invert, value, type)");
   expect_one_error(std::string(head) + "  csd_path: x\n", 3, 3, "unknown key 'csd_path' in csound");
+  // A near miss of a key the entry lacks is named.
+  expect_one_error(std::string(head) + "devices:\n" + knobs +
+                       "map:\n  - from: knobs cc 1\n    to: a\n    rnage: [0, 1]\n",
+                   9, 5, "unknown key 'rnage' in map entry: did you mean 'range'?");
+  // Not when the entry has that key already: then the list says what fits.
+  expect_one_error(std::string(head) + "devices:\n" + knobs +
+                       "map:\n  - from: knobs cc 1\n    to: a\n    too: b\n",
+                   9, 5, "unknown key 'too' in map entry (expected one of:");
+}
+
+TEST_F(ConfigDir, Errors_AMisspelledRequiredKeyIsOneMessageAtTheTypo) {
+  // Before, each gave "unknown key" and "missing required key" for one slip.
+  const std::string devs = std::string("devices:\n") + knobs + board;
+  expect_one_error("csond:\n  csd: synth.csd\n", 1, 1,
+                   "unknown key 'csond' at top level: did you mean 'csound'?");
+  expect_one_error("csound:\n  cds: synth.csd\n", 2, 3,
+                   "unknown key 'cds' in csound section: did you mean 'csd'?");
+  expect_one_error(std::string(head) + "devices:\n  b:\n    seral: /dev/x\n" +
+                       "map:\n  - from: b x\n    to: a\n",
+                   5, 5, "unknown key 'seral' in device 'b': did you mean 'serial'?");
+  expect_one_error(std::string(head) + "devices:\n  b:\n    mid: x\n", 5, 5,
+                   "unknown key 'mid' in device 'b': did you mean 'midi'?");
+  expect_one_error(std::string(head) + devs + "map:\n  - form: knobs cc 1\n    to: a\n", 9, 5,
+                   "unknown key 'form' in map entry: did you mean 'from'?");
+  expect_one_error(std::string(head) + devs + "map:\n  - from: knobs cc 1\n    tp: a\n", 10, 5,
+                   "unknown key 'tp' in map entry: did you mean 'to'?");
+  expect_one_error(std::string(head) + devs + "feedback:\n  - from: x\n    too: knobs cc 1\n", 10,
+                   5, "unknown key 'too' in feedback entry: did you mean 'to'?");
+  expect_one_error(std::string(head) + devs + "feedback:\n  - frm: x\n    to: knobs cc 1\n", 9, 5,
+                   "unknown key 'frm' in feedback entry: did you mean 'from'?");
+  expect_one_error(
+      std::string(head) + devs + "feedback:\n  - from: x\n    to: board\n    lien: \"x={value}\"\n",
+      11, 5, "unknown key 'lien' in feedback entry: did you mean 'line'?");
+  // Case slips too.
+  expect_one_error(std::string(head) + devs + "map:\n  - From: knobs cc 1\n    to: a\n", 9, 5,
+                   "did you mean 'from'?");
+}
+
+TEST_F(ConfigDir, Errors_AMisspelledValueOrDeviceIsOneMessage) {
+  const std::string devs = std::string("devices:\n") + knobs + board;
+  const std::string pre = std::string(head) + devs + "map:\n";
+  expect_one_error(pre + "  - from: knobs cc 1\n    to: a\n    curve: lni\n", 11, 12,
+                   "map[0].curve: expected lin | exp | log");
+  expect_one_error(pre + "  - from: board tag\n    to: a\n    type: strng\n", 11, 11,
+                   "map[0].type: the only type is 'string', got 'strng'");
+  expect_one_error(
+      pre + "  - from: knbos cc 1..3\n    to: \"a{i}\"\n    range: [1, 10]\n" + "    curve: exp\n",
+      9, 11, "map[0].from: unknown device 'knbos'");
+  expect_one_error(pre + "  - from: knobs c 7\n    to: a\n    value: toggle\n", 9, 11,
+                   "expected one of cc, cc14");
+  expect_one_error(std::string(head) + devs + "feedback:\n  - from: x\n    to: knbos cc 1\n" +
+                       "    range: [0, 1]\n",
+                   10, 9, "feedback[0].to: unknown device 'knbos'");
+  expect_one_error(std::string(head) + "devices:\n  b:\n    serial: /dev/x\n    format: lnes\n" +
+                       "    columns: [a]\nmap:\n  - from: b a\n    to: a\n",
+                   6, 13, "devices.b.format: expected one of lines | midi | firmata, got 'lnes'");
 }
 
 TEST_F(ConfigDir, Errors_BadValuePointsAtTheValue) {

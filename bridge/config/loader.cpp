@@ -826,12 +826,18 @@ class Loader {
       return std::nullopt;
     }
     bool ok = true;
-    if (midi) {
-      d.kind = DeviceKind::midi;
-      if (auto g = nonempty_string(*midi)) d.glob = *g;
-    } else {
-      d.kind = DeviceKind::serial;
-      if (auto g = nonempty_string(*serial)) d.glob = resolve(*g);
+    bool glob_ok = true;
+    const Field& glob = midi ? *midi : *serial;
+    d.kind = midi ? DeviceKind::midi : DeviceKind::serial;
+    if (auto g = nonempty_string(glob)) {
+      // fnmatch and glob(3) take a broken pattern without a word, and match
+      // nothing or a literal '[': a device that never appears, and no reason why.
+      if (auto why = glob_problem(*g); !why.empty()) {
+        fail(glob, fmt::format("invalid glob '{}': {}", *g, why));
+        glob_ok = false;
+      } else {
+        d.glob = midi ? *g : resolve(*g);
+      }
     }
     // The format decides which other keys apply, so read it first.
     if (auto o = s.get("format")) {
@@ -884,7 +890,7 @@ class Loader {
       else if (auto v = integer(*o, 16, 65536))
         d.max_line = static_cast<std::size_t>(*v);
     }
-    if (!ok) return std::nullopt;
+    if (!ok || !glob_ok) return std::nullopt;
     return d;
   }
 

@@ -2,6 +2,7 @@
 
 #include <fnmatch.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -19,6 +20,74 @@ bool glob_match(std::string_view pattern, std::string_view text) {
 
 bool glob_match_nocase(std::string_view pattern, std::string_view text) {
   return fnmatch(std::string(pattern).c_str(), std::string(text).c_str(), FNM_CASEFOLD) == 0;
+}
+
+std::string glob_problem(std::string_view p) {
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    if (p[i] == '\\') {
+      if (++i == p.size()) return "it ends in a lone '\\', which escapes nothing";
+      continue;
+    }
+    if (p[i] != '[') continue;
+    // A bracket expression, as fnmatch reads one: `!` or `^` negates, a `]`
+    // first is a member, `[:class:]` `[.x.]` `[=x=]` are one member each.
+    std::size_t open = i;
+    std::size_t j = i + 1;
+    if (j < p.size() && (p[j] == '!' || p[j] == '^')) ++j;
+    if (j < p.size() && p[j] == ']') ++j;
+    int prev = -1;  // the last single member, for ranges
+    bool closed = false;
+    while (j < p.size()) {
+      char c = p[j];
+      if (c == ']') {
+        closed = true;
+        break;
+      }
+      if (c == '[' && j + 1 < p.size() && (p[j + 1] == ':' || p[j + 1] == '.' || p[j + 1] == '=')) {
+        char kind = p[j + 1];
+        std::size_t end = p.find(std::string{kind, ']'}, j + 2);
+        if (end == std::string_view::npos) break;  // unclosed: reported below
+        std::string_view name = p.substr(j + 2, end - j - 2);
+        if (kind == ':') {
+          static constexpr std::string_view classes[] = {"alnum", "alpha", "blank", "cntrl",
+                                                         "digit", "graph", "lower", "print",
+                                                         "punct", "space", "upper", "xdigit"};
+          if (std::find(std::begin(classes), std::end(classes), name) == std::end(classes))
+            return fmt::format(
+                "'[:{}:]' is not a character class (alnum, alpha, digit, lower, "
+                "upper, xdigit, space, ...)",
+                name);
+        }
+        prev = -1;
+        j = end + 2;
+        continue;
+      }
+      if (c == '\\' && j + 1 < p.size()) c = p[++j];
+      if (c == '-' && prev >= 0 && j + 1 < p.size() && p[j + 1] != ']') {
+        char hi = p[j + 1];
+        std::size_t skip = 1;
+        if (hi == '\\' && j + 2 < p.size()) {
+          hi = p[j + 2];
+          skip = 2;
+        }
+        if (static_cast<unsigned char>(hi) < prev)
+          return fmt::format("the range '{}-{}' is backwards and matches nothing: write '{}-{}'",
+                             static_cast<char>(prev), hi, hi, static_cast<char>(prev));
+        prev = -1;
+        j += skip + 1;
+        continue;
+      }
+      prev = static_cast<unsigned char>(c);
+      ++j;
+    }
+    if (!closed)
+      return fmt::format(
+          "the '[' at character {} is never closed: end the set with ']' (like "
+          "[0-9]), or write '\\[' for a '[' in the name",
+          open + 1);
+    i = j;
+  }
+  return {};
 }
 
 std::optional<double> parse_number(std::string_view text) {

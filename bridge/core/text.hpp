@@ -16,6 +16,12 @@ bool glob_match_nocase(std::string_view pattern, std::string_view text);
 /// Case-sensitive shell glob, as for file paths (fnmatch without FNM_PATHNAME).
 bool glob_match(std::string_view pattern, std::string_view text);
 
+/// Why `pattern` is not a glob that means what it says (empty when it is one):
+/// a `[` never closed by `]` (fnmatch and glob(3) then match a literal `[`),
+/// an unknown `[:class:]`, a backwards range like `[9-0]`, a `\` at the end.
+/// These match nothing, or something else than written, without an error.
+std::string glob_problem(std::string_view pattern);
+
 /// A channel name the bridge makes or writes (config, `*` mappings, `set`,
 /// kept values): a letter or `_`, then letters, digits, `_` `.` `-`, at most
 /// 64 bytes (noise from a board makes no channels).

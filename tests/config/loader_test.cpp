@@ -662,6 +662,19 @@ TEST_F(ConfigDir, Errors_DeviceDefinitions) {
                    4, 3, "devices.b: needs either 'midi:'");
 }
 
+TEST_F(ConfigDir, Errors_InvalidGlobsAreRefusedWhereTheyAre) {
+  // glob(3) takes these without an error and the device is never found.
+  expect_one_error(std::string(head) + "devices:\n  b:\n    serial: \"/dev/ttyACM[\"\n", 5, 13,
+                   "devices.b.serial: invalid glob '/dev/ttyACM[': the '[' at character 12 is "
+                   "never closed");
+  expect_one_error(std::string(head) + "devices:\n  k:\n    midi: \"nano[[:digits:]]*\"\n", 5, 11,
+                   "devices.k.midi: invalid glob 'nano[[:digits:]]*': '[:digits:]' is not a");
+  // The device is broken, so the mappings on it are not reported again.
+  expect_one_error(std::string(head) + "devices:\n  b:\n    serial: /dev/ttyUSB[9-0]\n" +
+                       "map:\n  - from: b x\n    to: a\n",
+                   5, 13, "the range '9-0' is backwards");
+}
+
 TEST_F(ConfigDir, Errors_FeedbackTargets) {
   const std::string pre =
       std::string(head) + "devices:\n" + knobs + board + "feedback:\n  - from: x\n";

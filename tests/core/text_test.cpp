@@ -158,5 +158,30 @@ TEST(ValidChannelName, OneRuleForEveryName) {
   EXPECT_FALSE(valid_channel_name(std::string(65, 'a')));
 }
 
+TEST(Text, GlobProblem_ValidGlobsHaveNone) {
+  for (std::string_view g : {"/dev/ttyACM*", "/dev/ttyUSB[0-3]", "/dev/tty[!S]*", "nano*",
+                             "*midi ?", "[]]x", "[!]]", "[[:digit:]]", "x[a-]", "a\\[b", "[\\]]",
+                             "/dev/serial/by-id/usb-Arduino*", "[[:alpha:][:digit:]_]"})
+    EXPECT_EQ(glob_problem(g), "") << g;
+}
+
+TEST(Text, GlobProblem_BrokenGlobsSaySo) {
+  // glob(3) and fnmatch match these without an error: an unclosed '[' as a
+  // literal '[', the others as nothing at all.
+  EXPECT_NE(glob_problem("/dev/ttyACM[").find("the '[' at character 12 is never closed"),
+            std::string::npos)
+      << glob_problem("/dev/ttyACM[");
+  EXPECT_NE(glob_problem("/dev/ttyUSB[0-3").find("never closed"), std::string::npos);
+  EXPECT_NE(glob_problem("[[:alpha:]").find("never closed"), std::string::npos);
+  EXPECT_NE(glob_problem("x[[:digits:]]").find("'[:digits:]' is not a character class"),
+            std::string::npos);
+  EXPECT_NE(glob_problem("/dev/ttyUSB[9-0]").find("the range '9-0' is backwards"),
+            std::string::npos);
+  EXPECT_NE(glob_problem("nano\\").find("lone '\\'"), std::string::npos);
+  // And each is what fnmatch would have done silently.
+  EXPECT_TRUE(glob_match("/dev/ttyACM[", "/dev/ttyACM["));
+  EXPECT_FALSE(glob_match("/dev/ttyUSB[9-0]", "/dev/ttyUSB5"));
+}
+
 }  // namespace
 }  // namespace csb

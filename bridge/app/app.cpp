@@ -1162,6 +1162,8 @@ json App::devices_json() const {
       if (p->connected()) ports.push_back(p->path());
       if (!p->last_error().empty() && p->connects() > 0) last_error = p->last_error();
     }
+    // While none is open, why the last look for one found none.
+    if (ports.empty() && !g->scan_error().empty()) last_error = g->scan_error();
     list.push_back({{"name", g->config().name},
                     {"kind", "serial"},
                     {"state", ports.empty() ? "absent" : "connected"},

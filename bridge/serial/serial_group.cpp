@@ -3,6 +3,7 @@
 #include <glob.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 
@@ -28,6 +29,8 @@ SerialGroup::SerialGroup(boost::asio::io_context& io, const DeviceConfig& config
 }
 
 void SerialGroup::scan(std::vector<std::string>& in_use) {
+  std::vector<std::string> not_serial;  // matched, but no serial port could be there
+  std::string open_error;
   glob_t g{};
   if (::glob(config_.glob.c_str(), 0, nullptr, &g) == 0) {
     for (std::size_t i = 0; i < g.gl_pathc; ++i) {
@@ -37,13 +40,40 @@ void SerialGroup::scan(std::vector<std::string>& in_use) {
       std::string path = g.gl_pathv[i];
       std::string real = real_path(path);
       if (std::find(in_use.begin(), in_use.end(), real) != in_use.end()) continue;
-      if ((*free)->open(path))
+      // Serial ports are character devices: a regular file, a directory or
+      // a pipe the glob also matches is never opened (nor written to).
+      struct stat st {};
+      if (::stat(path.c_str(), &st) != 0 || !S_ISCHR(st.st_mode)) {
+        not_serial.push_back(path);
+        continue;
+      }
+      if ((*free)->open(path)) {
         in_use.push_back(real);
-      else
-        spdlog::debug("device {}: {}", config_.name, (*free)->last_error());
+      } else {
+        open_error = (*free)->last_error();
+        spdlog::debug("device {}: {}", config_.name, open_error);
+      }
     }
   }
   globfree(&g);
+
+  std::string problem;
+  if (!any_connected()) {
+    if (!open_error.empty()) {
+      problem = open_error;
+    } else if (!not_serial.empty()) {
+      std::string list;
+      for (std::size_t i = 0; i < not_serial.size() && i < 4; ++i)
+        list += (i ? ", " : "") + not_serial[i];
+      if (not_serial.size() > 4) list += fmt::format(" and {} more", not_serial.size() - 4);
+      problem =
+          fmt::format("'{}' matches only files that are not serial ports: {}", config_.glob, list);
+    }
+  }
+  // Said once when it starts, not at every scan period.
+  if (!problem.empty() && problem != scan_error_)
+    spdlog::warn("device {}: {}", config_.name, problem);
+  scan_error_ = std::move(problem);
 }
 
 void SerialGroup::close_all(const std::string& why) {

@@ -24,8 +24,13 @@ class SerialGroup : public FeedbackPort {
               const SerialDevice::OnState& on_state);
 
   /// Opens every path the glob matches now that is not in `in_use` (real
-  /// paths), while a port is free; adds what it opened to `in_use`.
+  /// paths), while a port is free; adds what it opened to `in_use`. Only
+  /// character devices are opened; see scan_error().
   void scan(std::vector<std::string>& in_use);
+  /// Why the last scan left no port open although the glob matched something
+  /// (a port that would not open, or only files that are not serial ports);
+  /// empty when a port is open or nothing matched.
+  const std::string& scan_error() const { return scan_error_; }
   void close_all(const std::string& why);
 
   /// Failed if an open port did not take it, else sent if one did, else absent.
@@ -45,6 +50,7 @@ class SerialGroup : public FeedbackPort {
  private:
   DeviceConfig config_;
   std::array<std::unique_ptr<SerialDevice>, kMaxPorts> ports_;
+  std::string scan_error_;
 };
 
 }  // namespace csb

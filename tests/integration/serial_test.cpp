@@ -259,6 +259,43 @@ TEST_F(BoardFixture, Serial_AbsentAtStartIsFoundLater) {
   EXPECT_TRUE(bridge->wait_value("y", 3));
 }
 
+TEST_F(BoardFixture, Serial_AGlobMatchingOnlyRegularFilesSaysSo) {
+  // A typo'd glob (or a board not plugged in, with log files beside the
+  // link) matches files no serial port can be: status says so, not nothing.
+  dir.write("board.log", "not a port\n");
+  dir.write("board.txt", "nor this\n");
+  dir.write("test.csd", make_csd(kCopyOrchestra));
+  std::string cfg = dir.write("test.yaml",
+                              "csound:\n  csd: test.csd\nscan: 100ms\n"
+                              "devices:\n  board:\n    serial: " +
+                                  dir.file("board.*") +
+                                  "\n    format: lines\nmap:\n  - from: board x\n    to: x\n");
+  start(cfg, /*plug=*/false);
+  std::string why;
+  EXPECT_TRUE(eventually([&] {
+    why = bridge->ctl("status")["devices"][0]["last_error"].get<std::string>();
+    return !why.empty();
+  })) << bridge->log();
+  EXPECT_NE(why.find("matches only files that are not serial ports: " + dir.file("board.log") +
+                     ", " + dir.file("board.txt")),
+            std::string::npos)
+      << why;
+  EXPECT_EQ(device()["state"], "absent");
+  EXPECT_EQ(device()["last_error"], why);
+  // Said once in the log, not at every scan.
+  std::this_thread::sleep_for(400ms);
+  std::string log = bridge->log();
+  auto first = log.find("matches only files");
+  ASSERT_NE(first, std::string::npos) << log;
+  EXPECT_EQ(log.find("matches only files", first + 1), std::string::npos) << log;
+  // A board plugged in under the glob is opened, and the message goes.
+  board = std::make_unique<PtyBoard>(dir.file("board.tty"));
+  ASSERT_TRUE(wait_connected()) << bridge->log();
+  EXPECT_EQ(device()["last_error"], "");
+  board->write_line("x=3");
+  EXPECT_TRUE(bridge->wait_value("y", 3)) << bridge->log();
+}
+
 TEST_F(BoardFixture, Serial_OverlongAndGarbageLinesAreCountedNotFatal) {
   start(config("map:\n  - from: board x\n    to: x\n", kCopyOrchestra, "    max_line: 32\n"));
   board->write_line(std::string(100, 'a'));           // over max_line: dropped whole

@@ -705,22 +705,26 @@ void App::reload_loaded(std::shared_ptr<Config> next) {
   check_csd(next->csound.csd, next->csound.options, [this, next](std::string errors) {
     if (stopping_) return;
     if (!errors.empty() && good_performance_) {
-      std::vector<std::string> lines{
-          fmt::format("{}: the CSD {} does not compile:", next->path, next->csound.csd)};
+      // One problem, however many lines Csound wrote about it.
+      std::string problem =
+          fmt::format("{}: the CSD {} does not compile:", next->path, next->csound.csd);
       for (std::size_t p = 0; p < errors.size();) {
         std::size_t nl = errors.find('\n', p);
         if (nl == std::string::npos) nl = errors.size();
-        if (nl > p) lines.push_back("  " + errors.substr(p, nl - p));
+        if (nl > p) problem += "\n" + errors.substr(p, nl - p);
         p = nl + 1;
       }
-      return refuse_reload(std::move(lines));
+      return refuse_reload({std::move(problem)});
     }
     apply_config(std::move(*next));
   });
 }
 
 void App::refuse_reload(std::vector<std::string> errors) {
-  for (const auto& e : errors) spdlog::error("reload: {}", e);
+  for (const auto& e : errors) {
+    std::size_t nl = std::min(e.find('\n'), e.size());
+    log_lines(spdlog::level::err, "reload: " + e.substr(0, nl), std::string_view(e).substr(nl));
+  }
   std::string summary =
       fmt::format("{} problem{} in {}; still running the configuration loaded before",
                   errors.size(), errors.size() == 1 ? "" : "s", config_.path);

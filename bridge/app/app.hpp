@@ -88,6 +88,8 @@ class App : private RouterSink {
   void apply_config(Config next);
   /// The reloaded file read and valid: check its CSD, then apply it.
   void reload_loaded(std::shared_ptr<Config> next);
+  /// Keeps the running configuration; `errors` holds one entry a problem (a
+  /// CSD that does not compile is one, its first line then Csound's lines).
   void refuse_reload(std::vector<std::string> errors);
   void finish_reload(const nlohmann::json& outcome);
 

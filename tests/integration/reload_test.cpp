@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -200,6 +201,15 @@ TEST_F(ReloadFixture, Reload_ToACsdThatDoesNotCompileKeepsTheOldPerformance) {
   json r = bridge.ctl("reload");
   ASSERT_EQ(r["ok"], false) << r.dump();
   EXPECT_NE(r["errors"].dump().find("knotdefined"), std::string::npos) << r.dump();
+  // One problem, however many lines Csound wrote about it.
+  ASSERT_EQ(r["errors"].size(), 1u) << r.dump();
+  std::string problem = r["errors"][0];
+  EXPECT_EQ(problem.rfind(dir.file("test.yaml") + ": the CSD ", 0), 0u) << problem;
+  EXPECT_NE(problem.find("does not compile:\n"), std::string::npos) << problem;
+  EXPECT_GE(std::count(problem.begin(), problem.end(), '\n'), 2) << problem;
+  EXPECT_EQ(r["error"].get<std::string>().rfind("1 problem in ", 0), 0u) << r.dump();
+  EXPECT_EQ(bridge.ctl("status")["reload"]["errors"].size(), 1u);
+  EXPECT_NE(bridge.log().find("reload: 1 problem in "), std::string::npos) << bridge.log();
   EXPECT_TRUE(still_playing(bridge));
   EXPECT_EQ(restarts(bridge), before);
   EXPECT_EQ(bridge.value("version"), 1);

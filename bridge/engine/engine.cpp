@@ -193,6 +193,8 @@ struct Engine::Impl {
   MessageLines lines;
   bool fresh = true;  // csoundReset on a new instance only prints a bogus "end of score"
   bool capturing = false;
+  bool quiet = false;           // every line goes to the log at debug level
+  bool compile_failed = false;  // the last compile on this instance failed
   std::string captured_errors;
   std::string captured_tail;
   // outvalue may be called from Csound's worker threads (-j) too.
@@ -224,6 +226,8 @@ struct Engine::Impl {
   void message(int attr, const char* text);
   /// A line of the bridge's own for the log, handed over like Csound's. Any thread.
   void note(CsoundMessage::Level level, std::string_view text);
+  /// note() for each line of `text`.
+  void note_lines(CsoundMessage::Level level, std::string_view text);
 };
 
 // Csound's callbacks, with C linkage-compatible signatures.
@@ -408,10 +412,16 @@ void Engine::Impl::note(CsoundMessage::Level level, std::string_view text) {
 void Engine::Impl::message(int attr, const char* text) {
   SpinGuard guard(message_lock);
   lines.feed(attr, text, [&](CsoundMessage::Level level, std::string_view line) {
+    if (quiet) level = CsoundMessage::Level::debug;
     if (capturing) {
-      if (level == CsoundMessage::Level::error) (captured_errors += line) += '\n';
       (captured_tail += line) += '\n';
       if (captured_tail.size() > 2048) captured_tail.erase(0, captured_tail.size() - 2048);
+      if (level == CsoundMessage::Level::error) {
+        // Held back: a start that fails logs them once, with the failure
+        // (see start_performance); one that works hands them on then.
+        (captured_errors += line) += '\n';
+        return;
+      }
     }
     CsoundMessage m;
     m.level = level;
@@ -587,7 +597,13 @@ void Engine::Impl::run_feedback(std::int64_t now) {
 }
 
 int Engine::Impl::compile(bool null_audio) {
-  if (!fresh) csoundReset(cs);
+  if (!fresh) {
+    // After a failed compile, the reset's "1 errors in performance" sums up
+    // the failure already reported: not an error of its own.
+    quiet = compile_failed;
+    csoundReset(cs);
+    quiet = false;
+  }
   fresh = false;
   // csoundReset drops the host data's callbacks: set them again every time.
   csoundSetHostData(cs, this);
@@ -621,7 +637,16 @@ int Engine::Impl::compile(bool null_audio) {
   int r = csoundCompile(cs, static_cast<int>(argv.size()), argv.data());
   pace_origin_ns = steady_ns();  // csoundStart opened the null module's clock just now
   capturing = false;
+  compile_failed = r != 0;
   return r;
+}
+
+void Engine::Impl::note_lines(CsoundMessage::Level level, std::string_view text) {
+  for (std::size_t p = 0; p < text.size();) {
+    std::size_t nl = std::min(text.find('\n', p), text.size());
+    if (nl > p) note(level, text.substr(p, nl - p));
+    p = nl + 1;
+  }
 }
 
 bool Engine::Impl::start_performance(EngineEvent& ev) {
@@ -637,6 +662,8 @@ bool Engine::Impl::start_performance(EngineEvent& ev) {
     // all. The next reset tries the sound card again.
     std::string e = errors();
     if (e.find("real time audio") != std::string::npos) {
+      // The loop says it in one line; Csound's own account is for debugging.
+      note_lines(CsoundMessage::Level::debug, captured_errors);
       null_audio = true;
       r = compile(true);
       if (r == 0) {
@@ -646,11 +673,14 @@ bool Engine::Impl::start_performance(EngineEvent& ev) {
     }
   }
   if (r != 0) {
+    // The loop logs these once, with the failure.
     ev.kind = EngineEvent::Kind::start_failed;
     ev.error = errors();
     if (ev.error.empty()) ev.error = "Csound could not compile or start " + settings.csd;
     return false;
   }
+  // Errors Csound printed on a start that worked still belong in the log.
+  note_lines(CsoundMessage::Level::error, captured_errors);
 
   ev.sr = csoundGetSr(cs);
   ev.kr = csoundGetKr(cs);

@@ -61,6 +61,19 @@ void log_lines(spdlog::level::level_enum level, const std::string& head, std::st
   }
 }
 
+/// Csound's reason for not opening the audio device, from its error lines:
+/// the last one, without the " *** " it starts with and the "Failed to
+/// initialise real time audio output" Csound glues onto it.
+std::string audio_failure(std::string_view errors) {
+  std::string_view last = errors.substr(errors.rfind('\n') + 1);
+  constexpr std::string_view kGlued = "Failed to initialise real time audio output";
+  if (last.size() > kGlued.size() && last.substr(last.size() - kGlued.size()) == kGlued)
+    last.remove_suffix(kGlued.size());
+  std::size_t b = last.find_first_not_of(" *");
+  return std::string(b == std::string_view::npos ? errors.substr(errors.rfind('\n') + 1)
+                                                 : last.substr(b));
+}
+
 /// Ends the process with exit code 1 unless it is destroyed within `limit`:
 /// a Csound k-cycle that never returns cannot hold a stop past 2 s.
 class StopDeadline {
@@ -599,7 +612,7 @@ void App::on_engine_event(EngineEvent ev) {
         spdlog::warn(
             "csound: no audio device could be opened ({}); playing without sound, paced by the "
             "clock as with --audio null. A sound card plugged in later is used at the next reset",
-            ev.error.substr(ev.error.rfind('\n') + 1));
+            audio_failure(ev.error));
       else if (audio_fallback_)
         spdlog::info("csound: the audio device opened; playing with sound");
       audio_fallback_ = ev.audio_fallback;

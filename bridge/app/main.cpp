@@ -23,6 +23,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "app/alsa_log.hpp"
 #include "app/app.hpp"
 #include "app/systemd.hpp"
 #include "config/loader.hpp"
@@ -100,6 +101,7 @@ void setup_logging(const std::string& level) {
     spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
   }
   spdlog::set_level(spdlog::level::from_str(level));
+  csb::route_alsa_errors_to_log();
 }
 
 int cmd_run(const std::string& config_arg, const csb::RunOptions& options) {

@@ -133,6 +133,26 @@ TEST_F(EngineFixture, Engine_BrokenCsdAtStartIsRetried) {
   EXPECT_TRUE(bridge->wait_state("running", 10s)) << bridge->log();
 }
 
+TEST_F(EngineFixture, Engine_AFailedStartIsLoggedOnceWithCsoundsErrors) {
+  // A variable used before it is defined: Csound names it in its error.
+  dir.write("test.csd", make_csd("instr 1\n  chnset kundefined_here, \"y\"\nendin\n"));
+  std::string cfg = dir.write("test.yaml", "csound:\n  csd: test.csd\n  restart_delay: 10s\n");
+  bridge = std::make_unique<Bridge>(dir, cfg);
+  ASSERT_TRUE(bridge->wait_state("failed")) << bridge->log();
+  ASSERT_TRUE(eventually([&] { return bridge->log().find("next start in") != std::string::npos; }))
+      << bridge->log();
+  std::string log = bridge->log();
+  auto count = [&](const std::string& needle) {
+    std::size_t n = 0;
+    for (auto p = log.find(needle); p != std::string::npos; p = log.find(needle, p + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count("failed to start"), 1u) << log;
+  // Csound's line comes with the failure, and only there.
+  EXPECT_EQ(count("kundefined_here' used before defined"), 1u) << log;
+  EXPECT_LT(log.find("failed to start"), log.find("kundefined_here' used before defined")) << log;
+}
+
 TEST_F(EngineFixture, Engine_OnExitExitEndsTheServiceWithZero) {
   bridge = std::make_unique<Bridge>(dir, config("  on_exit: exit\n", "i 1 0 0.3"));
   auto code = bridge->wait_exit(10s);
@@ -280,8 +300,15 @@ TEST_F(EngineFixture, Engine_NoAudioDeviceFallsBackToNullAudioAndSaysSo) {
   ASSERT_TRUE(bridge->wait_state("running")) << bridge->log();
   auto s = status();
   EXPECT_EQ(s["csound"]["audio"], "null (no audio device opened)") << s.dump();
-  EXPECT_NE(bridge->log().find("no audio device could be opened"), std::string::npos)
-      << bridge->log();
+  // One clear line: not alsa-lib's own lines on stderr, nor Csound's error
+  // lines (or its "1 errors in performance") as errors before it.
+  std::string log = bridge->log();
+  auto said = log.find("no audio device could be opened (");
+  EXPECT_NE(said, std::string::npos) << log;
+  EXPECT_EQ(log.find("no audio device could be opened", said + 1), std::string::npos) << log;
+  EXPECT_EQ(log.find("ALSA lib"), std::string::npos) << log;
+  EXPECT_EQ(log.find(" error "), std::string::npos) << log;
+  EXPECT_EQ(log.find("Failed to initialise"), std::string::npos) << log;
   // Paced by the clock, not as fast as the machine goes: about 750 k-cycles a second.
   long k0 = status()["csound"].value("kcycles", 0L);
   std::this_thread::sleep_for(1s);

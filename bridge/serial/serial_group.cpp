@@ -43,7 +43,8 @@ void SerialGroup::scan(std::vector<std::string>& in_use) {
       // Serial ports are character devices: a regular file, a directory or
       // a pipe the glob also matches is never opened (nor written to).
       struct stat st {};
-      if (::stat(path.c_str(), &st) != 0 || !S_ISCHR(st.st_mode)) {
+      if (::stat(path.c_str(), &st) != 0) continue;  // a link to a port that went away
+      if (!S_ISCHR(st.st_mode)) {
         not_serial.push_back(path);
         continue;
       }

@@ -1,8 +1,8 @@
 #include "app/app.hpp"
 
 #include <glob.h>
-#include <pthread.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -451,8 +451,8 @@ std::string App::status_line() const {
   if (perf_stalled_) what = csd + " is stuck";
   std::string line = fmt::format("{}; {} of {} devices connected", what, connected, total);
   if (!config_errors_.empty())
-    line += fmt::format("; reload refused ({} problem{})", config_errors_.size(),
-                        config_errors_.size() == 1 ? "" : "s");
+    line += fmt::format("; reload refused ({} problem{})", config_problems_,
+                        config_problems_ == 1 ? "" : "s");
   return line;
 }
 
@@ -734,14 +734,23 @@ void App::reload_loaded(std::shared_ptr<Config> next) {
 }
 
 void App::refuse_reload(std::vector<std::string> errors) {
+  const std::size_t problems = errors.size();
+  // A file with an error in each of 4000 entries must not fill the log and
+  // every status reply: the first ones say what is wrong, check says all.
+  if (problems > kMaxReportedProblems) {
+    errors.resize(kMaxReportedProblems);
+    errors.push_back(fmt::format("... and {} more (csbridge check {} lists every one)",
+                                 problems - kMaxReportedProblems, config_.path));
+  }
   for (const auto& e : errors) {
     std::size_t nl = std::min(e.find('\n'), e.size());
     log_lines(spdlog::level::err, "reload: " + e.substr(0, nl), std::string_view(e).substr(nl));
   }
   std::string summary =
-      fmt::format("{} problem{} in {}; still running the configuration loaded before",
-                  errors.size(), errors.size() == 1 ? "" : "s", config_.path);
+      fmt::format("{} problem{} in {}; still running the configuration loaded before", problems,
+                  problems == 1 ? "" : "s", config_.path);
   spdlog::error("reload: {}", summary);
+  config_problems_ = problems;
   config_errors_ = errors;
   finish_reload(json{{"ok", false}, {"error", summary}, {"errors", errors}});
 }

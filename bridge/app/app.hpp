@@ -228,6 +228,8 @@ class App : private RouterSink {
   std::vector<Reply> reload_replies_, reload_next_replies_;
   std::uint64_t reloads_ = 0;               ///< applied
   std::vector<std::string> config_errors_;  ///< of the last reload refused
+  std::size_t config_problems_ = 0;         ///< how many (config_errors_ holds the first ones)
+  static constexpr std::size_t kMaxReportedProblems = 100;
   std::vector<std::unique_ptr<SerialGroup>> retired_serial_;
   std::vector<std::unique_ptr<MidiDevice>> retired_midi_;
 

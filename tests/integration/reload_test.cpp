@@ -397,6 +397,26 @@ TEST_F(ReloadFixture, Reload_OntoAChannelSetAsAStringIsRefusedAtTheMapping) {
   EXPECT_TRUE(still_playing(bridge));
 }
 
+TEST_F(ReloadFixture, Reload_WithThousandsOfErrorsReportsTheFirstHundredAndCountsThemAll) {
+  start_one_board("  - from: a light\n    to: light\n");
+  ASSERT_FALSE(HasFatalFailure());
+  auto& bridge = *bridge_;
+  std::string map;
+  for (int k = 0; k < 1500; ++k)
+    map += "  - from: a v" + std::to_string(k) + "\n    to: c" + std::to_string(k) +
+           "\n    curve: expo\n";
+  dir.write("test.yaml",
+            "csound:\n  csd: test.csd\ndevices:\n" + serial_device("a", "a") + "map:\n" + map);
+  json r = bridge.ctl("reload");
+  ASSERT_EQ(r["ok"], false) << r.dump().substr(0, 2000);
+  EXPECT_NE(r["error"].get<std::string>().find("1500 problems"), std::string::npos) << r["error"];
+  ASSERT_EQ(r["errors"].size(), 101u);
+  EXPECT_NE(r["errors"][100].get<std::string>().find("... and 1400 more"), std::string::npos)
+      << r["errors"][100];
+  EXPECT_EQ(bridge.ctl("status")["reload"]["errors"].size(), 101u);
+  EXPECT_TRUE(still_playing(bridge));
+}
+
 TEST_F(ReloadFixture, Reload_TheCompileCheckDoesNotRunTheHeaderOfTheNewCsd) {
   dir.write("test.csd", make_csd(orchestra(1)));
   // Its header appends a line to a file each time it runs.

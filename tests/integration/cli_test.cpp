@@ -500,11 +500,6 @@ TEST_F(CliCtlBridge, ChannelBudgetsAreSeparateShownInStatusAndSaidOnce) {
   ASSERT_TRUE(client.read_line());
   ASSERT_TRUE(client.read_line());
   std::string log = bridge_->log();
-  auto count = [&](const std::string& what) {
-    std::size_t n = 0;
-    for (auto p = log.find(what); p != std::string::npos; p = log.find(what, p + 1)) ++n;
-    return n;
-  };
-  EXPECT_EQ(count("status: limits.watched"), 1u) << log;
-  EXPECT_EQ(count("status: limits.set"), 1u) << log;
+  EXPECT_EQ(count_of(log, "status: limits.watched"), 1u) << log;
+  EXPECT_EQ(count_of(log, "status: limits.set"), 1u) << log;
 }

@@ -142,14 +142,9 @@ TEST_F(EngineFixture, Engine_AFailedStartIsLoggedOnceWithCsoundsErrors) {
   ASSERT_TRUE(eventually([&] { return bridge->log().find("next start in") != std::string::npos; }))
       << bridge->log();
   std::string log = bridge->log();
-  auto count = [&](const std::string& needle) {
-    std::size_t n = 0;
-    for (auto p = log.find(needle); p != std::string::npos; p = log.find(needle, p + 1)) ++n;
-    return n;
-  };
-  EXPECT_EQ(count("failed to start"), 1u) << log;
+  EXPECT_EQ(count_of(log, "failed to start"), 1u) << log;
   // Csound's line comes with the failure, and only there.
-  EXPECT_EQ(count("kundefined_here' used before defined"), 1u) << log;
+  EXPECT_EQ(count_of(log, "kundefined_here' used before defined"), 1u) << log;
   EXPECT_LT(log.find("failed to start"), log.find("kundefined_here' used before defined")) << log;
 }
 

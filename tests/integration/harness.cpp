@@ -383,6 +383,12 @@ std::string make_csd(const std::string& body, const std::string& score,
          body + "\n</CsInstruments>\n<CsScore>\n" + score + "\n</CsScore>\n</CsoundSynthesizer>\n";
 }
 
+std::size_t count_of(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) ++n;
+  return n;
+}
+
 std::string stuck_orchestra(const std::string& condition) {
   return "instr 1\n  if " + condition +
          " then\n    kcount = 0\n  spin:\n    kcount += 1\n    if kcount > -1 kgoto spin\n"

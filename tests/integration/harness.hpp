@@ -139,6 +139,9 @@ constexpr bool rss_is_meaningful() {
 /// Polls `pred` until true or `timeout`.
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 5s);
 
+/// How many times `needle` occurs in `text` (a log line said once, say).
+std::size_t count_of(const std::string& text, const std::string& needle);
+
 /// An orchestra whose instr 1 (always on) loops for ever inside one k-cycle
 /// once the k-rate `condition` holds: Csound never gets back to its queue.
 std::string stuck_orchestra(const std::string& condition);

@@ -396,9 +396,13 @@ void App::health_tick() {
   // performance is meant to run (none, or paused), or when it made a k-cycle
   // since the last tick. A reset waits for the running k-cycle to end, so a
   // performance stuck in one stays stuck through a reset.
+  // A performance seen running for the first time gets a whole period for
+  // its first k-cycle (a slow start is not a stuck one).
   std::uint64_t k = engine_->kcycles();
-  bool perf_ok = !engine_->running() || engine_->paused() || k != health_kcycles_;
+  bool meant_to_run = engine_->running() && !engine_->paused();
+  bool perf_ok = !meant_to_run || !health_was_running_ || k != health_kcycles_;
   health_kcycles_ = k;
+  health_was_running_ = meant_to_run;
   if (!perf_ok && !perf_stalled_) {
     std::string period =
         fmt::format("{} ms", watchdog_.count() > 0 ? watchdog_.count() / 2000 : 1000);
@@ -1434,7 +1438,8 @@ void App::handle_command(ControlSession& session, const std::string& line,
       return answer_get(name, slot, std::move(reply), engine_->watch_sweeps() + 2, 0);
     }
     if (state_ != CsState::running && state_ != CsState::paused)
-      return reply(error_reply(fmt::format("no channel '{}'", name)));
+      return reply(error_reply(fmt::format(
+          "no channel '{}' known, and no performance to look in ({})", name, state_name())));
     if (state_ == CsState::paused)
       return reply(
           error_reply(fmt::format("no channel '{}' known, and paused: resume to look "

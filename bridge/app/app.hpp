@@ -202,6 +202,7 @@ class App : private RouterSink {
   std::string sent_status_;
   std::chrono::microseconds watchdog_{0};
   std::uint64_t health_kcycles_ = 0;  ///< k-cycles at the last health tick
+  bool health_was_running_ = false;   ///< a performance was meant to run at the last tick
   bool perf_stalled_ = false;
   bool audio_fallback_ = false;  ///< the performance plays with null audio: no device opened
   /// Channels added only because a client asked for them with `get`.

@@ -27,6 +27,7 @@
 #include "app/app.hpp"
 #include "app/systemd.hpp"
 #include "config/loader.hpp"
+#include "core/command.hpp"
 #include "midi/midi_ports.hpp"
 
 namespace fs = std::filesystem;
@@ -173,7 +174,7 @@ int cmd_ctl(const std::string& socket_arg, const std::string& config_arg,
   for (const auto& w : words) {
     if (!line.empty()) line += ' ';
     // Words with spaces were quoted on the shell: keep them one word.
-    line += w.find_first_of(" \t") == std::string::npos ? w : "\"" + w + "\"";
+    line += csb::command_word(w);
   }
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un addr{};

@@ -26,4 +26,17 @@ std::vector<CommandWord> split_command(std::string_view line) {
   return words;
 }
 
+std::string command_word(std::string_view arg) {
+  if (arg.find_first_of(" \t\"") == std::string_view::npos) return std::string(arg);
+  bool quoted = arg.size() >= 2 && arg.front() == '"' && arg.back() == '"';
+  if (quoted && arg.substr(1, arg.size() - 2).find('"') == std::string_view::npos)
+    return std::string(arg);
+  std::string w = "\"";
+  for (char c : arg) {
+    if (c == '"' || c == '\\') w += '\\';
+    w += c;
+  }
+  return w + '"';
+}
+
 }  // namespace csb

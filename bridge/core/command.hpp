@@ -21,4 +21,10 @@ struct CommandWord {
 /// unclosed quote runs to the end of the line. Any thread.
 std::vector<CommandWord> split_command(std::string_view line);
 
+/// One argument of `csbridge ctl` as a command-line word that split_command
+/// gives back whole: as it is when it has no space, tab or quote, or is
+/// already "in quotes" (`'"two words"'` on the shell); else quoted, with `"`
+/// and `\` escaped (`"two words"` on the shell). Any thread.
+std::string command_word(std::string_view arg);
+
 }  // namespace csb

@@ -33,5 +33,23 @@ TEST(SplitCommand, AnUnclosedQuoteRunsToTheEnd) {
   EXPECT_EQ(split_command("\"\\"), words({{"\\", true}}));
 }
 
+TEST(CommandWord, EveryShellArgumentComesBackAsOneWord) {
+  // As `csbridge ctl set tag ARG` gets them from the shell.
+  struct Case {
+    const char* arg;
+    CommandWord back;
+  };
+  for (const Case& c :
+       {Case{"0.5", {"0.5", false}}, Case{"two words", {"two words", true}},
+        Case{"\"two words\"", {"two words", true}},  // quoted for the shell
+        Case{"\"one\"", {"one", true}}, Case{"say \"hi\"", {"say \"hi\"", true}},
+        Case{"back\\slash and", {"back\\slash and", true}}, Case{"\"", {"\"", true}}}) {
+    SCOPED_TRACE(c.arg);
+    auto words = split_command("set tag " + command_word(c.arg));
+    ASSERT_EQ(words.size(), 3u);
+    EXPECT_EQ(words[2], c.back);
+  }
+}
+
 }  // namespace
 }  // namespace csb

@@ -437,6 +437,17 @@ TEST_F(CliCtlBridge, SetTakesNegativeNumbersAndRefusesBadNamesAndNonFiniteValues
   EXPECT_NE(r.output.find("bad channel name"), std::string::npos) << r.output;
 }
 
+TEST_F(CliCtlBridge, SetOfAStringTakesItQuotedForTheServiceOrForTheShell) {
+  // `ctl set tag "two words"` and `ctl set tag '"two words"'` as the shell hands them over.
+  for (const std::string arg : {"two words", "\"two words\"", "\"one\""}) {
+    SCOPED_TRACE(arg);
+    auto r = ctl({"set", "tag", arg});
+    EXPECT_EQ(r.code, 0) << r.output;
+    std::string want = arg == "\"one\"" ? "one" : "two words";
+    EXPECT_EQ(first_json_line(r.output)["value"], want) << r.output;
+  }
+}
+
 TEST_F(CliCtlBridge, ConfigOption_FindsTheSocketThatConfigNames) {
   // A config naming the running service's socket: ctl finds it from the file.
   auto other = dir_.write(

@@ -280,6 +280,10 @@ TEST_F(EngineFixture, Engine_StuckOrchestraShowsStuckByHandAndAResetOfItEndsClea
   EXPECT_NE(s["csound"]["last_error"].get<std::string>().find("only a restart of the service"),
             std::string::npos)
       << s.dump();
+  // A name it never knew: says why it cannot look.
+  auto g = bridge->ctl("get nosuch");
+  EXPECT_NE(g.value("error", "").find("no performance to look in (stuck)"), std::string::npos)
+      << g.dump();
   auto code = bridge->terminate(2500ms);
   ASSERT_TRUE(code.has_value()) << "still running after SIGTERM";
   EXPECT_EQ(*code, 1);

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/systemd.hpp"
+#include "config/channel_check.hpp"
 #include "config/loader.hpp"
 #include "control/control_server.hpp"
 #include "core/clock.hpp"
@@ -412,7 +413,7 @@ void App::health_tick() {
     spdlog::error("csound: {}", last_error_);
   } else if (perf_ok && perf_stalled_) {
     spdlog::info("csound: the performance thread is moving again");
-    last_error_.clear();
+    if (last_error_.rfind("the performance is stuck", 0) == 0) last_error_.clear();
   }
   perf_stalled_ = !perf_ok;
   if (perf_ok && watchdog_.count() > 0) systemd::watchdog();
@@ -702,6 +703,11 @@ void App::reload(const char* why, Reply reply) {
   // Read and checked off the loop: a large file must not hold up devices,
   // the performance's feedback or the watchdog.
   off_loop([this, path = config_.path]() -> std::function<void()> {
+    // A large file's YAML tree leaves this thread's malloc arena holding
+    // memory nobody uses any more: give it back once it is parsed.
+    struct Trim {
+      ~Trim() { ::malloc_trim(0); }
+    } trim;
     try {
       auto next = std::make_shared<Config>(load_config_file(path));
       return [this, next] { reload_loaded(next); };
@@ -762,14 +768,17 @@ void App::refuse_reload(std::vector<std::string> errors) {
 void App::apply_config(Config next) {
   // The routing tables first: a channel the running service knows with the
   // other type (or a full table) refuses the reload before anything changed.
+  // Checked on a table of its own first, so a refused reload adds nothing.
+  if (auto clashes = check_channels_against(next, channels_); !clashes.empty()) {
+    std::vector<std::string> errors;
+    for (const auto& d : clashes) errors.push_back(d.to_string());
+    return refuse_reload(std::move(errors));
+  }
   std::unique_ptr<Router> router;
   try {
     router = std::make_unique<Router>(next, channels_, static_cast<RouterSink&>(*this));
-  } catch (const ConfigError& e) {
-    std::vector<std::string> errors;
-    for (const auto& d : e.diagnostics())
-      errors.push_back(d.to_string() + " (a channel keeps its type until the service restarts)");
-    return refuse_reload(std::move(errors));
+  } catch (const std::exception& e) {
+    return refuse_reload({fmt::format("{}: {}", next.path, e.what())});
   }
   // A device stays open, connection and counters included, when its entry
   // is the same in both files; any other is closed, and a new one opened.
@@ -901,9 +910,6 @@ void App::next_check() {
   checks_.pop_front();
   checker_ = std::thread([this, work = std::move(c.work)] {
     std::function<void()> then = work();
-    // A large config's YAML tree, or a compile, leaves this thread's malloc
-    // arena holding memory nobody uses any more: give it back.
-    ::malloc_trim(0);
     asio::post(io_, [this, then = std::move(then)] {
       checking_ = false;
       if (!stopping_) then();

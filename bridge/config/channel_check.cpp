@@ -91,4 +91,38 @@ std::vector<Diagnostic> check_channels(const Config& config) {
   return diags;
 }
 
+std::vector<Diagnostic> check_channels_against(const Config& config, const ChannelTable& live) {
+  auto table = std::make_unique<ChannelTable>();
+  NullSink sink;
+  std::vector<Diagnostic> diags;
+  Router router(config, *table, sink, &diags);
+  if (!diags.empty()) return diags;  // the loader said these already
+  const auto& slots = router.mapped_slots();
+  const auto& marks = router.mapped_marks();
+  std::size_t fresh = 0;
+  Mark last{-1, -1};
+  for (std::size_t k = 0; k < slots.size(); ++k) {
+    const ChannelSlot& s = table->at(slots[k]);
+    std::uint32_t at = live.find(s.name);
+    if (at == kNoSlot) {
+      ++fresh;
+      continue;
+    }
+    ChannelType have = live.at(at).type;
+    if (have == s.type.load() || (marks[k].line == last.line && marks[k].col == last.col)) continue;
+    last = marks[k];
+    diags.push_back({config.path, marks[k],
+                     fmt::format("channel '{}' is a {} channel in the running service, and a "
+                                 "channel keeps its type until the service restarts",
+                                 s.name, type_word(have))});
+  }
+  if (diags.empty() && live.size() + fresh > ChannelTable::kCapacity)
+    diags.push_back({config.path,
+                     {},
+                     fmt::format("the mappings add {} channels to the {} the running service "
+                                 "holds, more than its table holds ({}); restart the service",
+                                 fresh, live.size(), ChannelTable::kCapacity)});
+  return diags;
+}
+
 }  // namespace csb

@@ -6,6 +6,7 @@
 
 #include <vector>
 
+#include "core/channels.hpp"
 #include "core/config.hpp"
 
 namespace csb {
@@ -14,5 +15,11 @@ namespace csb {
 /// entry (FILE:LINE:COL). Reads the CSD's text (at most 4 MiB); a CSD that
 /// cannot be read is the loader's to report. Any thread.
 std::vector<Diagnostic> check_channels(const Config& config);
+
+/// For a reload: the mappings of `config` whose channel the running table
+/// `live` holds with the other type (a channel keeps its type until the
+/// service restarts), or that would not fit in it. Adds nothing to `live`.
+/// Loop thread (it reads `live`).
+std::vector<Diagnostic> check_channels_against(const Config& config, const ChannelTable& live);
 
 }  // namespace csb

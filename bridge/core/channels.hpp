@@ -5,10 +5,10 @@
 // applies them at the start of the next k-cycle): latest value wins, so a
 // flood of one control costs one channel write per k-cycle.
 //
-// Threads: add()/find()/set()/set_string() on the loop thread only; take()
-// and the `seen` values on the performance thread; reads of value/seen from
-// any thread. Slots are never removed, and live as long as the table, so
-// names and indices stay valid across Csound resets.
+// Threads: add()/find()/set()/set_string() on the loop thread only;
+// pop_dirty(), take_overflow() and the `seen` values on the performance
+// thread; reads of value/seen from any thread. Slots are never removed, and live as long as the
+// table, so names and indices stay valid across Csound resets.
 
 #include <atomic>
 #include <cmath>
@@ -19,6 +19,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "core/spin.hpp"
 #include "core/spsc.hpp"
 
 namespace csb {
@@ -65,8 +66,8 @@ struct ChannelSlot {
   // performance thread, which only try-locks.
   mutable std::atomic_flag seen_lock = ATOMIC_FLAG_INIT;
   std::size_t seen_len = 0;
-  bool seen_valid = false;
-  std::unique_ptr<char[]> seen_str;  ///< kMaxStringValue bytes, made with `str`
+  std::atomic<bool> seen_valid{false};  ///< seen_str holds the running orchestra's text
+  std::unique_ptr<char[]> seen_str;     ///< kMaxStringValue bytes, made with `str`
 };
 
 class ChannelTable {
@@ -124,12 +125,12 @@ class ChannelTable {
   /// Loop thread: a new string value, truncated to kMaxStringValue - 1 bytes.
   void set_string(std::uint32_t i, std::string_view text, std::int64_t t_ns) {
     ChannelSlot& s = slots_[i];
-    while (s.str_lock.test_and_set(std::memory_order_acquire)) {
+    {
+      SpinGuard guard(s.str_lock);  // the performance thread only tries it
+      s.str_len = std::min(text.size(), kMaxStringValue - 1);
+      std::memcpy(s.str.get(), text.data(), s.str_len);
+      s.str[s.str_len] = '\0';
     }
-    s.str_len = std::min(text.size(), kMaxStringValue - 1);
-    std::memcpy(s.str.get(), text.data(), s.str_len);
-    s.str[s.str_len] = '\0';
-    s.str_lock.clear(std::memory_order_release);
     s.arrival_ns.store(t_ns, std::memory_order_relaxed);
     s.has_value.store(true, std::memory_order_relaxed);
     mark_dirty(i);
@@ -159,29 +160,29 @@ class ChannelTable {
     if (!s.seen_str || s.seen_lock.test_and_set(std::memory_order_acquire)) return false;
     s.seen_len = std::min(text.size(), kMaxStringValue - 1);
     std::memcpy(s.seen_str.get(), text.data(), s.seen_len);
-    s.seen_valid = true;
     s.seen_lock.clear(std::memory_order_release);
+    s.seen_valid.store(true, std::memory_order_release);
     return true;
   }
-  /// Any thread: the orchestra's text, or false when none was seen (yet).
+  /// Loop thread: the orchestra's text, or false when none was seen (yet).
+  /// The lock is held for a copy into the stack only.
   bool copy_seen_text(std::uint32_t i, std::string& out) const {
     const ChannelSlot& s = slots_[i];
-    if (!s.seen_str) return false;
-    while (s.seen_lock.test_and_set(std::memory_order_acquire)) {
+    if (!s.seen_str || !s.seen_valid.load(std::memory_order_acquire)) return false;
+    char buf[kMaxStringValue];
+    std::size_t len;
+    {
+      SpinGuard guard(s.seen_lock);
+      len = s.seen_len;
+      std::memcpy(buf, s.seen_str.get(), len);
     }
-    bool valid = s.seen_valid;
-    if (valid) out.assign(s.seen_str.get(), s.seen_len);
-    s.seen_lock.clear(std::memory_order_release);
-    return valid;
+    out.assign(buf, len);
+    return true;
   }
-  /// Performance thread, at a reset: nothing seen in the new orchestra yet.
+  /// Performance or control thread, at a reset: nothing seen in the new
+  /// orchestra yet. Takes no lock.
   void forget_seen_text(std::uint32_t i) {
-    ChannelSlot& s = slots_[i];
-    if (!s.seen_str) return;
-    while (s.seen_lock.test_and_set(std::memory_order_acquire)) {
-    }
-    s.seen_valid = false;
-    s.seen_lock.clear(std::memory_order_release);
+    slots_[i].seen_valid.store(false, std::memory_order_release);
   }
 
  private:

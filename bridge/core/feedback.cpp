@@ -56,6 +56,10 @@ std::size_t LineTemplate::format(double v, const std::string_view* text, const s
     }
     if (len + n > cap) return 0;
     std::memcpy(buf + len, src, n);
+    // A text's line breaks would make several lines of one: spaces instead.
+    if (kind == Piece::value && text)
+      std::replace_if(
+          buf + len, buf + len + n, [](char c) { return c == '\n' || c == '\r'; }, ' ');
     len += n;
   }
   return len;

@@ -7,7 +7,8 @@
 //
 // It knows nothing of Csound: the engine reads the channel and hands the value
 // over. Threads: every member on the performance thread, except resend(),
-// which may also run on the loop thread while no performance runs.
+// which also runs on the loop thread (no performance runs, or its resend
+// queue is full): it copies the last bytes under a spinlock of its own.
 
 #include <atomic>
 #include <cstddef>

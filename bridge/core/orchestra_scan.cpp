@@ -25,8 +25,9 @@ void tokenize(std::string_view line, std::vector<Token>& out) {
     if (c == ' ' || c == '\t' || c == '\r') {
       ++i;
     } else if (c == '"') {
-      std::size_t end = line.find('"', i + 1);
-      if (end == std::string_view::npos) {  // not closed on its line: no name
+      std::size_t end = i + 1;
+      while (end < line.size() && line[end] != '"') end += line[end] == '\\' ? 2 : 1;
+      if (end >= line.size()) {  // not closed on its line: no name
         out.push_back({Token::Kind::other, line.substr(i)});
         break;
       }
@@ -127,6 +128,11 @@ StringMap<OrchestraChannel> scan_orchestra_channels(std::string_view csd) {
       char next = k + 1 < raw.size() ? raw[k + 1] : '\0';
       if (in_block) {
         if (c == '*' && next == '/') in_block = false, ++k;
+        continue;
+      }
+      if (in_string && c == '\\' && k + 1 < raw.size()) {  // \" inside a string
+        text += c;
+        text += raw[++k];
         continue;
       }
       if (c == '"') in_string = !in_string;

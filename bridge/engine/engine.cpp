@@ -259,13 +259,22 @@ struct EngineCallbacks {
     for (auto& fb : impl->feedback) {
       if (std::strcmp(fb->name().c_str(), name) != 0) continue;
       fb->from_outvalue = true;
+      // `get` of the channel answers what outvalue sent, as for chnset.
+      std::uint32_t slot = fb->out.binding().slot;
+      ChannelTable& table = impl->owner->channels_;
       if (is_text) {
         fb->out.observe_text(text.substr(0, kMaxStringValue - 1), now);
+        if (slot != kNoSlot && table.at(slot).type == ChannelType::string) {
+          table.store_seen_text(slot, text);
+          table.at(slot).present.store(true, std::memory_order_release);
+        }
         continue;
       }
       fb->out.observe(v, now);
-      std::uint32_t slot = fb->out.binding().slot;
-      if (slot != kNoSlot) impl->owner->channels_.at(slot).seen.store(v, std::memory_order_relaxed);
+      if (slot != kNoSlot && table.at(slot).type == ChannelType::control) {
+        table.at(slot).seen.store(v, std::memory_order_relaxed);
+        table.at(slot).present.store(true, std::memory_order_release);
+      }
     }
   }
 
@@ -446,7 +455,7 @@ MYFLT* Engine::Impl::channel_ptr(ChannelSlot& s) {
   } else if (csoundGetChannelPtr(cs, &p, s.name.c_str(), type | CSOUND_INPUT_CHANNEL) != 0) {
     return nullptr;
   }
-  s.present.store(true, std::memory_order_relaxed);
+  s.present.store(true, std::memory_order_release);  // after its type
   return p;
 }
 
@@ -558,11 +567,11 @@ void Engine::Impl::run_feedback(std::int64_t now) {
     for (auto& fb : feedback)
       if (fb->out.binding().port == r.port) fb->out.resend(r.to);
   // Channels the orchestra had not made yet (an instrument's chnset makes
-  // its channel when it starts): looked for every 8 k-cycles.
-  bool look = (cycle & 7) == 0;
+  // its channel when it starts): looked for every k-cycle (a hash look-up),
+  // so their first change goes out at once too.
   for (auto& fbp : feedback) {
     FeedbackChannel& fb = *fbp;
-    if (!fb.found && look) {
+    if (!fb.found) {
       find_feedback_channel(fb);
       if (fb.found && !first_cycle) {
         // Made by an instrument since the start: its value is news.
@@ -908,8 +917,8 @@ bool Engine::push_midi(const MidiMessage& m) {
 
 void Engine::resend_feedback(FeedbackPort* port, FeedbackPort* to) {
   // While a performance runs its thread sends, in order with its own sends
-  // (a paused one when it resumes); a resend it cannot queue is lost only if
-  // 64 are waiting.
+  // (a paused one when it resumes). With 64 resends already waiting, this
+  // one goes out from here, out of order with the performance's sends.
   if (running_ && resends_.push({port, to})) return;
   // mu: the control thread replaces the entries under it.
   std::lock_guard lk(impl_->mu);

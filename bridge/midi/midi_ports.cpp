@@ -21,7 +21,6 @@
 #include <spdlog/spdlog.h>
 
 #include "core/clock.hpp"
-#include "core/spin.hpp"
 #include "core/spsc.hpp"
 #include "core/text.hpp"
 
@@ -489,6 +488,9 @@ struct MidiDevice::OutPort {
 };
 
 /// What try_send queued, for the writer thread.
+/// How often the writer tries a message RtMidi refuses, 1 ms apart.
+constexpr int kSendAttempts = 20;
+
 struct MidiDevice::Writer {
   struct Item {
     std::uint8_t len = 0;
@@ -543,7 +545,10 @@ void MidiDevice::write_loop() {
       OutPort& o = *op;
       if (!o.open.load(std::memory_order_acquire) && !o.held.load()) continue;
       o.lock_wait();  // the loop only holds it to swap the port in or out
-      if (o.out && o.open.load(std::memory_order_acquire)) {
+      // A message RtMidi refuses (JACK's ring full) is sent again a little
+      // later: this thread may wait, the performance never does.
+      for (int attempt = 0; attempt < kSendAttempts && o.out && o.open.load(); ++attempt) {
+        if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
         o.refused = false;
         try {
           each_message(item.bytes, item.len,
@@ -551,29 +556,34 @@ void MidiDevice::write_loop() {
         } catch (...) {
           o.refused = true;
         }
-        (o.refused ? send_failures_ : sent_).fetch_add(1, std::memory_order_relaxed);
+        if (!o.refused) break;
       }
-      if (o.held.exchange(false)) {  // closed while this thread sent
-        std::unique_ptr<RtMidiOut> out(o.out);
-        o.out = nullptr;
-        close_later(std::move(out));
-      }
+      if (o.out && o.open.load()) (o.refused ? send_failures_ : sent_).fetch_add(1);
       o.unlock();
+      hand_over_if_held(o);
     }
   }
+}
+
+void MidiDevice::hand_over_if_held(OutPort& o) {
+  // `held` is raised before the loop's try_lock fails, so it is seen here,
+  // after this thread let go of the lock.
+  if (!o.held.load()) return;
+  o.lock_wait();
+  if (o.held.exchange(false))
+    close_later(std::unique_ptr<RtMidiOut>(std::exchange(o.out, nullptr)));
+  o.unlock();
 }
 
 void MidiDevice::close_output(OutPort& o) {
   if (o.open.exchange(false)) outputs_open_.fetch_sub(1);
   o.announce = false;
   // The writer may be inside a send that waits on the device: never wait
-  // for it here; it hands the port over itself when done.
-  if (!o.try_lock()) {
-    o.held = true;
-    return;
-  }
-  std::unique_ptr<RtMidiOut> out(o.out);
-  o.out = nullptr;
+  // for it here; it hands the port over itself when done (hand_over_if_held).
+  o.held = true;
+  if (!o.try_lock()) return;
+  o.held = false;
+  std::unique_ptr<RtMidiOut> out(std::exchange(o.out, nullptr));
   o.unlock();
   close_later(std::move(out));
 }
@@ -714,12 +724,15 @@ SendResult MidiDevice::try_send(const char* data, std::size_t len) noexcept {
   if (len > sizeof item.bytes) return SendResult::failed;
   item.len = static_cast<std::uint8_t>(len);
   std::memcpy(item.bytes, data, len);
-  {
-    SpinGuard guard(writer_->push_lock);
-    if (!writer_->queue.push(item)) {
-      send_failures_.fetch_add(1, std::memory_order_relaxed);
-      return SendResult::failed;  // the device is that far behind: the retry sends the latest
-    }
+  // Only tried: the loop pushes too (resends), and the performance thread,
+  // at realtime priority, must never wait for it. Busy or full is a failed
+  // send, which the feedback retries at the next k-cycle.
+  if (writer_->push_lock.test_and_set(std::memory_order_acquire)) return SendResult::failed;
+  bool queued = writer_->queue.push(item);
+  writer_->push_lock.clear(std::memory_order_release);
+  if (!queued) {
+    send_failures_.fetch_add(1, std::memory_order_relaxed);
+    return SendResult::failed;  // the device is that far behind: the retry sends the latest
   }
   writer_->items.release();
   return SendResult::sent;

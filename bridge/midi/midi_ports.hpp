@@ -151,6 +151,8 @@ class MidiDevice : public FeedbackPort {
   struct Writer;
   /// The writer thread: sends what try_send queued to every open port.
   void write_loop();
+  /// Writer thread: closes the port the loop closed while this thread sent.
+  void hand_over_if_held(OutPort& o);
   void open_input(std::size_t slot, const MidiBackend& backend, const std::string& name);
   void open_output(std::size_t slot, const MidiBackend& backend, const std::string& name);
   /// Takes the port out of try_send's reach and closes it off the loop.

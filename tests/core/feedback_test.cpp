@@ -122,6 +122,14 @@ TEST(FeedbackOutput, AReconnectedDeviceGetsTheLastBytesAgain) {
   EXPECT_EQ(other.got, (std::vector<std::string>{"lcd ready\n"}));
 }
 
+TEST(FeedbackOutput, LineBreaksInATextBecomeSpaces) {
+  RecordingPort port;
+  FeedbackCounters counters;
+  FeedbackOutput out(line_binding(port, "lcd {value}"), counters);
+  out.observe_text("two\nlines\r", 0);
+  EXPECT_EQ(port.got, (std::vector<std::string>{"lcd two lines \n"}));
+}
+
 TEST(FeedbackOutput, ALineTooLongForOneMessageIsCountedNotCut) {
   RecordingPort port;
   FeedbackCounters counters;

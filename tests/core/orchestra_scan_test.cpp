@@ -82,6 +82,14 @@ TEST(OrchestraScan, TheFirstUseWinsAndBrokenTextIsNoProblem) {
   EXPECT_EQ(found.at("a").line, 1);
 }
 
+TEST(OrchestraScan, AnEscapedQuoteDoesNotEndAString) {
+  // One string: prints "x \" chnset Sx, \"bogus\" ; y", then a real use.
+  auto found = scan_orchestra_channels(
+      "prints \"x \\\" chnset Sx, \\\"bogus\\\" ; y\"\n  kx chnget \"after\" ; chn_S \"no\"\n");
+  EXPECT_EQ(found.size(), 1u);
+  EXPECT_EQ(found.count("after"), 1u);
+}
+
 TEST(OrchestraScan, AStringNotClosedOnItsLineNamesNothing) {
   // Found by fuzz_orchestra (fuzz/corpus/orchestra/unclosed-string-is-no-name).
   auto found = scan_orchestra_channels("kx chnget \"open\nchnset kx, \"also open\n");

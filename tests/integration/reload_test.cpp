@@ -389,8 +389,12 @@ TEST_F(ReloadFixture, Reload_OntoAChannelSetAsAStringIsRefusedAtTheMapping) {
   auto& bridge = *bridge_;
   // Nothing in the orchestra's text names it: `set` made it a string channel.
   ASSERT_EQ(bridge.ctl("set note \"two words\"")["ok"], true);
-  write_config(serial_device("a", "a"), "  - from: a light\n    to: note\n");
+  auto used = bridge.ctl("status")["limits"]["channels"]["used"];
+  write_config(serial_device("a", "a"),
+               "  - from: a light\n    to: note\n  - from: a other\n    to: brand_new\n");
   json r = bridge.ctl("reload");
+  // Refused before anything changed: not even the new channel was made.
+  EXPECT_EQ(bridge.ctl("status")["limits"]["channels"]["used"], used);
   ASSERT_EQ(r["ok"], false) << r.dump() << bridge.log();
   std::string errors = r["errors"].dump();
   EXPECT_NE(errors.find("keeps its type"), std::string::npos) << errors;

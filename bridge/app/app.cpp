@@ -55,11 +55,7 @@ std::uint32_t index_of(const MidiDevice& m) {
 /// journal reads the priority off the start of every line.
 void log_lines(spdlog::level::level_enum level, const std::string& head, std::string_view text) {
   spdlog::log(level, "{}", head);
-  for (std::size_t p = 0; p < text.size();) {
-    std::size_t nl = std::min(text.find('\n', p), text.size());
-    if (nl > p) spdlog::log(level, "  {}", text.substr(p, nl - p));
-    p = nl + 1;
-  }
+  for_each_line(text, [&](std::string_view line) { spdlog::log(level, "  {}", line); });
 }
 
 /// Csound's reason for not opening the audio device, from its error lines:
@@ -731,12 +727,7 @@ void App::reload_loaded(std::shared_ptr<Config> next) {
       // One problem, however many lines Csound wrote about it.
       std::string problem =
           fmt::format("{}: the CSD {} does not compile:", next->path, next->csound.csd);
-      for (std::size_t p = 0; p < errors.size();) {
-        std::size_t nl = errors.find('\n', p);
-        if (nl == std::string::npos) nl = errors.size();
-        if (nl > p) problem += "\n" + errors.substr(p, nl - p);
-        p = nl + 1;
-      }
+      for_each_line(errors, [&](std::string_view line) { (problem += '\n') += line; });
       return refuse_reload({std::move(problem)});
     }
     apply_config(std::move(*next));

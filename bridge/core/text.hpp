@@ -1,6 +1,7 @@
 #pragma once
 // Small pure text helpers shared by the config loader, the router and the app.
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -56,5 +57,16 @@ std::optional<ValueFormat> parse_value_placeholder(std::string_view inside);
 /// Writes `v` as `f` says into buf (at least 48 bytes); returns the length.
 /// Allocation-free. A value too large for `:d` is written as shortest.
 std::size_t format_value(double v, const ValueFormat& f, char* buf);
+
+/// Calls f(line) for each non-empty line of `text` (split on '\n'), in
+/// order. Allocation-free. Any thread.
+template <class F>
+void for_each_line(std::string_view text, F&& f) {
+  for (std::size_t p = 0; p < text.size();) {
+    std::size_t nl = std::min(text.find('\n', p), text.size());
+    if (nl > p) f(text.substr(p, nl - p));
+    p = nl + 1;
+  }
+}
 
 }  // namespace csb

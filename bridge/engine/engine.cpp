@@ -651,11 +651,7 @@ int Engine::Impl::compile(bool null_audio) {
 }
 
 void Engine::Impl::note_lines(CsoundMessage::Level level, std::string_view text) {
-  for (std::size_t p = 0; p < text.size();) {
-    std::size_t nl = std::min(text.find('\n', p), text.size());
-    if (nl > p) note(level, text.substr(p, nl - p));
-    p = nl + 1;
-  }
+  for_each_line(text, [&](std::string_view line) { note(level, line); });
 }
 
 bool Engine::Impl::start_performance(EngineEvent& ev) {

@@ -183,5 +183,14 @@ TEST(Text, GlobProblem_BrokenGlobsSaySo) {
   EXPECT_FALSE(glob_match("/dev/ttyUSB[9-0]", "/dev/ttyUSB5"));
 }
 
+TEST(ForEachLine, GivesTheNonEmptyLinesInOrder) {
+  std::vector<std::string> got;
+  for_each_line("one\n\ntwo\nthree", [&](std::string_view l) { got.emplace_back(l); });
+  EXPECT_EQ(got, (std::vector<std::string>{"one", "two", "three"}));
+  got.clear();
+  for_each_line("\n\n", [&](std::string_view l) { got.emplace_back(l); });
+  EXPECT_TRUE(got.empty());
+}
+
 }  // namespace
 }  // namespace csb

@@ -1,0 +1,117 @@
+# Helpers for rig scenarios (sourced by tests/system/guest, inside the guest).
+# A scenario fails by calling fail (or by any command's non-zero exit under
+# `check`); everything it starts is stopped by pid at exit.
+
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+}
+trap cleanup EXIT
+
+log() { echo "[$(date +%T.%N | cut -c1-12)] $*"; }
+fail() {
+  log "FAIL: $*"
+  [ -f /tmp/bridge.log ] && { echo "--- bridge log (last 40 lines)"; tail -40 /tmp/bridge.log; }
+  exit 1
+}
+
+# eventually SECONDS CMD...: true once CMD succeeds, polled every 50 ms.
+eventually() {
+  local until=$(($(date +%s%N) + $1 * 1000000000))
+  shift
+  while ! "$@" >/dev/null 2>&1; do
+    [ "$(date +%s%N)" -lt "$until" ] || return 1
+    sleep 0.05
+  done
+}
+
+# --- USB gadgets on dummy_hcd -------------------------------------------------
+gadgets=/sys/kernel/config/usb_gadget
+
+usb_setup() {  # usb_setup [CONTROLLERS]: the host controllers dummy_udc.0..N-1
+  modprobe snd-seq || fail "no snd-seq"
+  modprobe snd-seq-midi
+  modprobe dummy_hcd num="${1:-1}" || fail "no dummy_hcd"
+  modprobe libcomposite
+  modprobe snd-usb-audio
+  modprobe usb_f_midi
+  modprobe cdc-acm
+  modprobe usb_f_acm
+  mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
+}
+
+# midi_gadget NAME VENDOR PRODUCT MANUFACTURER PRODUCT_NAME SERIAL: a USB MIDI
+# controller (class-compliant, one port each way). Its own side is the card
+# with id NAME.
+midi_gadget() {
+  local g=$gadgets/$1
+  mkdir -p "$g/strings/0x409" "$g/configs/c.1" "$g/functions/midi.usb0"
+  echo "$2" >"$g/idVendor"
+  echo "$3" >"$g/idProduct"
+  echo "$4" >"$g/strings/0x409/manufacturer"
+  echo "$5" >"$g/strings/0x409/product"
+  echo "$6" >"$g/strings/0x409/serialnumber"
+  echo "$1" >"$g/functions/midi.usb0/id"
+  ln -s "$g/functions/midi.usb0" "$g/configs/c.1/"
+}
+plug() { echo "${2:-dummy_udc.0}" >"$gadgets/$1/UDC"; }    # plug NAME [UDC]
+unplug() { echo "" >"$gadgets/$1/UDC"; }                   # unplug NAME
+
+# seq_port GLOB: an ALSA sequencer client whose name matches GLOB exists.
+seq_port() { grep -q "^Client.*\"$1\"" /proc/asound/seq/clients; }
+
+# controller NAME: starts the controller's side of gadget NAME; send_midi
+# and received then talk to it.
+controller() {
+  rm -f "/tmp/$1.cmd" "/tmp/$1.rx"
+  mkfifo "/tmp/$1.cmd"
+  : >"/tmp/$1.rx"
+  python3 "$CSB_ROOT/tests/system/controller.py" "$1" "/tmp/$1.cmd" "/tmp/$1.rx" &
+  pids+=($!)
+}
+send_midi() {  # send_midi NAME HEX...
+  local n=$1
+  shift
+  timeout 5 bash -c "echo 'send $*' >/tmp/$n.cmd" || fail "the controller $n does not take commands"
+}
+received() { grep -qx "$2" "/tmp/$1.rx"; }                         # received NAME "b0 02 40"
+
+# --- the bridge ---------------------------------------------------------------
+# bridge CONFIG: runs csbridge on CONFIG (log in /tmp/bridge.log) until it
+# answers on its socket.
+bridge() {
+  bridge_config=$1
+  "$CSB_BIN" run "$1" >>/tmp/bridge.log 2>&1 &
+  bridge_pid=$!
+  pids+=("$bridge_pid")
+  eventually 60 ctl status || fail "the bridge never answered"
+}
+ctl() { "$CSB_BIN" ctl --config "$bridge_config" "$@"; }
+# value NAME: the channel's value as `get` answers it.
+value() { ctl get "$1" | sed -n 's/.*"value":\([^,}]*\).*/\1/p'; }
+value_is() { awk -v a="$(value "$1")" -v b="$2" 'BEGIN { exit !(a != "" && a + 0 == b + 0) }'; }
+state_is() { ctl status | grep -q "\"state\":\"$1\""; }
+device_is() { ctl devices | grep -q "\"state\":\"$1\""; }
+
+# csd FILE BODY: a CSD with the bridge's usual header and BODY as orchestra.
+csd() {
+  cat >"$1" <<CSD
+<CsoundSynthesizer>
+<CsOptions>
+-d -m0
+</CsOptions>
+<CsInstruments>
+sr = 48000
+ksmps = 64
+nchnls = 1
+0dbfs = 1
+$2
+</CsInstruments>
+<CsScore>
+f0 z
+</CsScore>
+</CsoundSynthesizer>
+CSD
+}

@@ -27,6 +27,7 @@
 #include "core/clock.hpp"
 #include "core/command.hpp"
 #include "core/text.hpp"
+#include "midi/alsa_announce.hpp"
 #include "midi/midi_ports.hpp"
 #include "serial/serial_group.hpp"
 
@@ -121,6 +122,7 @@ App::App(Config config, RunOptions options)
       options_(std::move(options)),
       signals_(io_),
       scan_timer_(io_),
+      announce_timer_(io_),
       drain_timer_(io_),
       retry_timer_(io_),
       health_timer_(io_),
@@ -153,6 +155,7 @@ App::~App() {
   engine_.reset();  // joins Csound's threads before the devices they write to go
   serial_.clear();
   midi_.clear();
+  announce_.reset();
   midi_backend_.reset();
   boost::system::error_code ec;
   midi_wake_.release();  // the waker owns the eventfd
@@ -173,6 +176,8 @@ std::unique_ptr<MidiDevice> App::make_midi(const DeviceConfig& d, std::uint32_t 
                                            bool wants_output) {
   if (!midi_waker_) midi_waker_ = std::make_shared<MidiWaker>();
   if (!midi_backend_) midi_backend_ = std::make_unique<MidiBackend>(config_.midi_api);
+  if (!announce_ && config_.midi_api != MidiApi::jack)
+    announce_ = std::make_unique<AlsaAnnounce>(io_, [this] { scan_soon(); });
   return std::make_unique<MidiDevice>(
       d, index, wants_output, midi_waker_,
       [this](MidiDevice& dev, std::uint32_t port, const MidiMessage& m, std::int64_t t) {
@@ -475,6 +480,7 @@ void App::shutdown(int code) {
   }
   state_ = CsState::stopped;
   scan_timer_.cancel();
+  announce_timer_.cancel();
   drain_timer_.cancel();
   retry_timer_.cancel();
   health_timer_.cancel();
@@ -502,9 +508,25 @@ void App::scan_devices() {
       for (auto& n : d->input_names()) taken_in.push_back(n);
       for (auto& n : d->output_names()) taken_out.push_back(n);
     }
-    for (auto& d : midi_) d->scan(*midi_backend_, taken_in, taken_out);
+    MidiDevice::Exited exited;
+    if (announce_ && announce_->listening() && std::string(midi_backend_->api_name()) == "alsa")
+      exited = [this](const std::string& name) { return announce_->exited(name); };
+    for (auto& d : midi_) d->scan(*midi_backend_, taken_in, taken_out, exited);
+    if (announce_) announce_->forget_exits();
   }
   schedule_scan();
+}
+
+void App::scan_soon() {
+  // A plug announces a client, its ports and our own subscriptions in one
+  // burst: one scan a few milliseconds later sees them all.
+  if (announce_scan_due_ || stopping_) return;
+  announce_scan_due_ = true;
+  announce_timer_.expires_after(std::chrono::milliseconds(5));
+  announce_timer_.async_wait([this](boost::system::error_code ec) {
+    announce_scan_due_ = false;
+    if (!ec && !stopping_) scan_devices();
+  });
 }
 
 void App::schedule_scan() {
@@ -820,7 +842,10 @@ void App::apply_config(Config next) {
       m->close_all("closed by the reload");
       retired_midi_.push_back(std::move(m));
     }
-  if (!same_api) midi_backend_.reset();
+  if (!same_api) {
+    midi_backend_.reset();
+    announce_.reset();
+  }
   held_.clear();
 
   if (options_.control_path.empty() &&

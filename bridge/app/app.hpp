@@ -32,6 +32,7 @@ class ControlServer;
 class ControlSession;
 class SerialGroup;
 class MidiBackend;
+class AlsaAnnounce;
 class MidiDevice;
 class MidiWaker;
 
@@ -116,6 +117,7 @@ class App : private RouterSink {
   void save_values(bool at_stop = false);
   void scan_devices();
   void schedule_scan();
+  void scan_soon();  ///< a scan in a few ms (ALSA announced a start or exit)
   void wait_midi();
   void on_midi_message(MidiDevice& dev, std::uint32_t port, const MidiMessage& m,
                        std::int64_t t_ns);
@@ -165,6 +167,8 @@ class App : private RouterSink {
   boost::asio::io_context io_{1};  // one thread runs it: asio may skip its locking
   boost::asio::signal_set signals_;
   boost::asio::steady_timer scan_timer_;
+  boost::asio::steady_timer announce_timer_;  ///< scan_soon()
+  bool announce_scan_due_ = false;
   boost::asio::steady_timer drain_timer_;
   boost::asio::steady_timer retry_timer_;
   boost::asio::steady_timer health_timer_;
@@ -175,6 +179,7 @@ class App : private RouterSink {
   std::vector<std::unique_ptr<SerialGroup>> serial_;
   std::shared_ptr<MidiWaker> midi_waker_;
   std::unique_ptr<MidiBackend> midi_backend_;
+  std::unique_ptr<AlsaAnnounce> announce_;  ///< ALSA port starts and exits, when the API is ALSA
   std::vector<std::unique_ptr<MidiDevice>> midi_;
   boost::asio::posix::stream_descriptor midi_wake_;
   std::unique_ptr<ControlServer> control_;

@@ -649,9 +649,19 @@ void MidiDevice::open_output(std::size_t slot, const MidiBackend& backend,
 }
 
 void MidiDevice::scan(const MidiBackend& backend, std::vector<std::string>& taken_in,
-                      std::vector<std::string>& taken_out) {
+                      std::vector<std::string>& taken_out, const Exited& exited) {
   auto listed = [](const std::vector<std::string>& names, const std::string& n) {
     return std::find(names.begin(), names.end(), n) != names.end();
+  };
+  // A port that exited is gone even when one of the same name is listed
+  // again: its subscriptions went with it. Closed here and, its name free
+  // again, opened anew below.
+  auto gone = [&](const std::vector<std::string>& names, const std::string& n) {
+    return !listed(names, n) || (exited && exited(n));
+  };
+  auto release = [](std::vector<std::string>& taken, const std::string& n) {
+    auto it = std::find(taken.begin(), taken.end(), n);
+    if (it != taken.end()) taken.erase(it);
   };
   for (std::size_t s = 0; s < kMaxPorts; ++s) {
     OutPort& o = *out_[s];
@@ -662,9 +672,10 @@ void MidiDevice::scan(const MidiBackend& backend, std::vector<std::string>& take
   }
   // Gone from the list (or the API went away): closed, looked for again.
   for (std::size_t s = 0; s < kMaxPorts; ++s) {
-    if (in_[s] && !listed(backend.inputs(), in_[s]->name)) {
+    if (in_[s] && gone(backend.inputs(), in_[s]->name)) {
       drain();
       std::string name = in_[s]->name;
+      release(taken_in, name);
       closed_.messages += in_[s]->counters.messages.load();
       closed_.overflow += in_[s]->counters.overflow.load();
       closed_.sysex += in_[s]->counters.sysex.load();
@@ -675,7 +686,8 @@ void MidiDevice::scan(const MidiBackend& backend, std::vector<std::string>& take
       if (on_state_) on_state_(*this, static_cast<std::uint32_t>(s), false, false);
     }
     OutPort& o = *out_[s];
-    if (o.open.load() && !listed(backend.outputs(), o.name)) {
+    if (o.open.load() && gone(backend.outputs(), o.name)) {
+      release(taken_out, o.name);
       close_output(o);
       spdlog::warn("device {}: MIDI output '{}' went away", config_.name, o.name);
       if (on_state_) on_state_(*this, static_cast<std::uint32_t>(s), true, false);

@@ -111,11 +111,15 @@ class MidiDevice : public FeedbackPort {
              std::shared_ptr<MidiWaker> waker, OnMessage on_message, OnState on_state);
   ~MidiDevice() override;
 
-  /// Closes ports gone from the backend's lists and opens new matching ones.
-  /// `taken_*`: port names already held (a port goes to the first device
-  /// whose glob matches it); the ports opened here are added.
+  /// Whether a port of this name left since the last scan (ALSA's
+  /// announcements), whatever the lists say now.
+  using Exited = std::function<bool(const std::string& name)>;
+  /// Closes ports gone from the backend's lists, or that `exited`, and opens
+  /// new matching ones. `taken_*`: port names already held (a port goes to
+  /// the first device whose glob matches it); the ports opened here are
+  /// added, the ones closed removed.
   void scan(const MidiBackend& backend, std::vector<std::string>& taken_in,
-            std::vector<std::string>& taken_out);
+            std::vector<std::string>& taken_out, const Exited& exited = {});
   /// Hands every queued message to on_message. Loop thread.
   void drain();
   void close_all(const std::string& why);

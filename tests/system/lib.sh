@@ -7,6 +7,8 @@ cleanup() {
   local p
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+  # Kept with the guest's console by `rig --keep`.
+  cp /tmp/*.log /tmp/*.rx /tmp/*.yaml /rig-out/ 2>/dev/null
 }
 trap cleanup EXIT
 

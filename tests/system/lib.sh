@@ -58,6 +58,26 @@ midi_gadget() {
   echo "$1" >"$g/functions/midi.usb0/id"
   ln -s "$g/functions/midi.usb0" "$g/configs/c.1/"
 }
+# acm_gadget NAME VENDOR PRODUCT MANUFACTURER PRODUCT_NAME SERIAL: a USB
+# serial board (CDC ACM): the host sees /dev/ttyACM*, the board's own side is
+# /dev/ttyGS*.
+acm_gadget() {
+  local g=$gadgets/$1
+  mkdir -p "$g/strings/0x409" "$g/configs/c.1" "$g/functions/acm.usb0"
+  echo "$2" >"$g/idVendor"
+  echo "$3" >"$g/idProduct"
+  echo "$4" >"$g/strings/0x409/manufacturer"
+  echo "$5" >"$g/strings/0x409/product"
+  echo "$6" >"$g/strings/0x409/serialnumber"
+  ln -s "$g/functions/acm.usb0" "$g/configs/c.1/"
+}
+# udev_start: Debian's udevd, so /dev/serial/by-id and by-path exist.
+udev_start() {
+  mkdir -p /run/udev
+  /lib/systemd/systemd-udevd --daemon || fail "systemd-udevd did not start"
+  udevadm trigger --action=add
+  udevadm settle --timeout=30
+}
 plug() { echo "${2:-dummy_udc.0}" >"$gadgets/$1/UDC"; }    # plug NAME [UDC]
 unplug() { echo "" >"$gadgets/$1/UDC"; }                   # unplug NAME
 

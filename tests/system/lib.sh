@@ -137,3 +137,41 @@ f0 z
 </CsoundSynthesizer>
 CSD
 }
+
+# nano_bridge SCAN: a nanoKONTROL2 gadget plugged in and its controller side
+# started, the bridge running with CC 1 to `knob` and `knob` (through the
+# orchestra's `fb`) back as CC 2, connected, and knob at 64.
+nano_bridge() {
+  usb_setup 1
+  midi_gadget nano 0x0944 0x0117 "KORG INC." "nanoKONTROL2" "RIG0001"
+  plug nano
+  eventually 20 seq_port nanoKONTROL2 || fail "no ALSA client for the nanoKONTROL2"
+  log "ALSA clients:"
+  grep '^Client' /proc/asound/seq/clients
+  controller nano
+  csd /tmp/t.csd '
+instr 1
+  outvalue "fb", chnget:k("knob")
+endin
+alwayson 1'
+  cat >/tmp/t.yaml <<YAML
+csound:
+  csd: t.csd
+scan: $1
+midi:
+  api: alsa
+devices:
+  nano:
+    midi: "nanoKONTROL2*"
+map:
+  - {from: nano cc 1, to: knob, range: raw}
+feedback:
+  - {from: fb, to: nano cc 2, range: [0, 127], rate: 0}
+YAML
+  bridge /tmp/t.yaml
+  eventually 30 state_is running || fail "not running"
+  eventually 10 device_is connected || fail "the controller was never connected"
+  log "connected: $(ctl devices)"
+  send_midi nano b0 01 40
+  eventually 10 value_is knob 64 || fail "CC 1 = 64 never reached the orchestra (knob=$(value knob))"
+}

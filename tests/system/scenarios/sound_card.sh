@@ -1,0 +1,57 @@
+# A real ALSA sound card (snd-dummy) paces Csound: the CSD plays to
+# -odac:hw:Dummy,0, the card's PCM runs, k-cycles advance at the k-rate. The
+# card absent at start: the performance plays on the null fallback, said in
+# `status`; once the card is there, the next reset plays to it.
+modprobe snd-seq 2>/dev/null  # as on a board; the sequencer is not needed here
+cat >/tmp/t.csd <<'CSD'
+<CsoundSynthesizer>
+<CsOptions>
+-d -m0 -+rtaudio=alsa -odac:hw:Dummy,0
+</CsOptions>
+<CsInstruments>
+sr = 48000
+ksmps = 64
+nchnls = 2
+0dbfs = 1
+instr 1
+  a1 oscili 0.1, 440
+  outs a1, a1
+endin
+alwayson 1
+</CsInstruments>
+<CsScore>
+f0 z
+</CsScore>
+</CsoundSynthesizer>
+CSD
+cat >/tmp/t.yaml <<'YAML'
+csound:
+  csd: t.csd
+YAML
+audio_is() { ctl status | grep -q "\"audio\":\"$1"; }
+kr_measured() {  # k-cycles a second over 4 s
+  local k0 k1
+  k0=$(ctl status | sed -n 's/.*"kcycles":\([0-9]*\).*/\1/p')
+  sleep 4
+  k1=$(ctl status | sed -n 's/.*"kcycles":\([0-9]*\).*/\1/p')
+  echo $(((k1 - k0) / 4))
+}
+
+# No card yet.
+bridge /tmp/t.yaml
+eventually 30 state_is running || fail "not running: $(ctl status)"
+eventually 10 audio_is "null (no audio device" || fail "the missing card is not said in status: $(ctl status)"
+r=$(kr_measured)
+log "no card: audio '$(ctl status | grep -o '"audio":"[^"]*"')', $r k-cycles a second (kr 750)"
+[ "$r" -ge 600 ] && [ "$r" -le 900 ] || fail "the null fallback is not paced to the k-rate: $r k-cycles a second"
+
+# The card arrives; the next reset plays to it.
+modprobe snd-dummy || fail "no snd-dummy"
+eventually 10 test -e /proc/asound/Dummy || fail "no Dummy card"
+ctl reset >/dev/null
+eventually 30 audio_is device || fail "after a reset with the card there, audio is not the device: $(ctl status)"
+eventually 10 grep -q RUNNING /proc/asound/Dummy/pcm0p/sub0/status ||
+  fail "the card's PCM is not running: $(cat /proc/asound/Dummy/pcm0p/sub0/status)"
+r=$(kr_measured)
+log "card: audio '$(ctl status | grep -o '"audio":"[^"]*"')', PCM $(head -1 /proc/asound/Dummy/pcm0p/sub0/status), $r k-cycles a second"
+[ "$r" -ge 600 ] && [ "$r" -le 900 ] || fail "the card does not pace the performance at the k-rate: $r k-cycles a second"

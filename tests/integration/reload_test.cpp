@@ -5,7 +5,11 @@
 // `watch` keeps the last good performance, and channel values come back after
 // a kill.
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <csignal>
@@ -252,6 +256,54 @@ TEST_F(ReloadFixture, Watch_ABrokenEditKeepsTheLastGoodPerformanceAndAGoodOneIsP
   EXPECT_EQ(restarts(bridge), before + 1);
   EXPECT_TRUE(bridge.ctl("status")["csound"]["watch_error"].get<std::string>().empty());
   EXPECT_TRUE(bridge.wait_value("light_out", 0.5)) << bridge.log();
+}
+
+TEST_F(ReloadFixture, Watch_EditsMadeWhileACheckRunsLeaveOnlyTheNewestToCheck) {
+  start_one_board("  - from: a light\n    to: light\n", "  watch: true\n");
+  ASSERT_FALSE(HasFatalFailure());
+  auto& bridge = *bridge_;
+  ASSERT_TRUE(bridge.wait_value("version", 1)) << bridge.log();
+  auto before = restarts(bridge);
+
+  // Every edit includes a FIFO: Csound's compile of it waits until the test
+  // opens the FIFO, so the edits after the first are made while a check runs.
+  std::string gate = dir.file("gate.orc");
+  ASSERT_EQ(::mkfifo(gate.c_str(), 0600), 0);
+  int watch = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  ASSERT_GE(watch, 0);
+  ASSERT_GE(::inotify_add_watch(watch, gate.c_str(), IN_CLOSE_NOWRITE), 0);
+  for (int version = 2; version <= 5; ++version) {
+    dir.write("next.csd", make_csd("#include \"" + gate + "\"\n" + orchestra(version)));
+    ASSERT_EQ(std::rename(dir.file("next.csd").c_str(), dir.file("test.csd").c_str()), 0);
+    std::this_thread::sleep_for(800ms);  // settled and seen by the watch
+  }
+  // Each compile that waits on the FIFO is let through (an empty include),
+  // and counted when it closes the FIFO.
+  int compiles = 0;
+  auto quiet_since = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - quiet_since < 2s) {
+    int fd = ::open(gate.c_str(), O_WRONLY | O_NONBLOCK);
+    if (fd < 0) {  // ENXIO: no compile reads it now
+      std::this_thread::sleep_for(10ms);
+      continue;
+    }
+    ::close(fd);
+    ASSERT_TRUE(eventually(
+        [&] {
+          alignas(inotify_event) char buf[4096];
+          return ::read(watch, buf, sizeof buf) > 0;
+        },
+        2s))
+        << "a compile read the FIFO and never closed it";
+    ++compiles;
+    quiet_since = std::chrono::steady_clock::now();
+  }
+  ::close(watch);
+  // The check that ran during the edits, one check of the newest edit (not
+  // one per edit), and the performance that plays it.
+  EXPECT_EQ(compiles, 3) << bridge.log();
+  ASSERT_TRUE(bridge.wait_value("version", 5, 5s)) << bridge.log();
+  EXPECT_EQ(restarts(bridge), before + 1);
 }
 
 TEST_F(ReloadFixture, State_ChannelValuesComeBackAfterAKillAndAfterAStop) {

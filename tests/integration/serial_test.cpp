@@ -250,23 +250,40 @@ TEST_F(BoardFixture, Serial_ReplugReconnectsAndResendsFeedback) {
   EXPECT_GE(device()["connects"], 6);
 }
 
-TEST_F(BoardFixture, Serial_ABoardBackDuringAResetGetsItsLastValues) {
-  start(
-      config("map:\n  - from: board x\n    to: x\nfeedback:\n  - from: y\n    to: board\n"
-             "    line: \"y={value}\"\n    rate: 0\n"));
+namespace {
+/// Five rounds: the board unplugged, a reset asked for, the board back while
+/// the performance restarts. The resend may be queued just before the new
+/// performance starts, and must not be thrown away by it.
+void back_during_a_reset(BoardFixture& f, const std::string& orchestra) {
+  f.start(
+      f.config("map:\n  - from: board x\n    to: x\nfeedback:\n  - from: y\n    to: board\n"
+               "    line: \"y={value}\"\n    rate: 0\n",
+               orchestra));
   for (int round = 1; round <= 5; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
-    board->write_line("x=" + std::to_string(round));
-    ASSERT_EQ(board->read_line(), "y=" + std::to_string(round));
-    board->unplug();
-    ASSERT_TRUE(wait_connected(false)) << bridge->log();
-    // Back while the performance restarts: the resend may be queued just
-    // before the new one starts, and must not be thrown away by it.
-    ASSERT_TRUE(bridge->ctl("reset").value("ok", false));
-    board->replug();
-    EXPECT_EQ(board->read_line(3s), "y=" + std::to_string(round)) << bridge->log();
-    ASSERT_TRUE(bridge->wait_state("running")) << bridge->log();
+    f.board->write_line("x=" + std::to_string(round));
+    ASSERT_EQ(f.board->read_line(), "y=" + std::to_string(round));
+    f.board->unplug();
+    ASSERT_TRUE(f.wait_connected(false)) << f.bridge->log();
+    ASSERT_TRUE(f.bridge->ctl("reset").value("ok", false));
+    f.board->replug();
+    EXPECT_EQ(f.board->read_line(3s), "y=" + std::to_string(round)) << f.bridge->log();
+    ASSERT_TRUE(f.bridge->wait_state("running")) << f.bridge->log();
   }
+}
+}  // namespace
+
+TEST_F(BoardFixture, Serial_ABoardBackDuringAResetGetsItsLastValues) {
+  back_during_a_reset(*this, kCopyOrchestra);
+}
+
+TEST_F(BoardFixture, Serial_ABoardBackDuringTheLastKCycleBeforeAResetGetsItsLastValues) {
+  // Each k-cycle takes 0.4 s: the reset waits for the running one to end,
+  // and the board is back before it has. Its resend is queued for a
+  // performance that makes no more k-cycles, and the next one sends it.
+  back_during_a_reset(*this, std::string(kCopyOrchestra) +
+                                 "instr 3\n  kdone system timeinstk(), \"sleep 0.4\"\nendin\n"
+                                 "alwayson 3\n");
 }
 
 TEST_F(BoardFixture, Serial_AbsentAtStartIsFoundLater) {

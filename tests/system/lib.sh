@@ -11,6 +11,9 @@ cleanup() {
   cp /tmp/*.log /tmp/*.rx /tmp/*.yaml /rig-out/ 2>/dev/null
 }
 trap cleanup EXIT
+# The guest's /tmp is an overlay on the host's: files of an earlier run there
+# would be appended to or read.
+rm -f /tmp/bridge.log /tmp/*.rx /tmp/t.csd /tmp/t.yaml
 
 log() { echo "[$(date +%T.%N | cut -c1-12)] $*"; }
 fail() {

@@ -6,6 +6,18 @@ nano_bridge 1s
 eventually 10 received nano "b0 02 40" || fail "feedback CC 2 = 64 never reached the controller: $(cat /tmp/nano.rx)"
 log "CC in and feedback out over ALSA and USB"
 
+# Every sequencer client of the bridge (RtMidi's ports, the announce
+# listener) is open non-blocking: a send never waits on the kernel.
+seq_fds=0
+for fd in /proc/"$bridge_pid"/fd/*; do
+  [ "$(readlink "$fd")" = /dev/snd/seq ] || continue
+  flags=$(awk '/^flags:/ { print $2 }' /proc/"$bridge_pid"/fdinfo/"${fd##*/}")
+  ((0$flags & 04000)) || fail "sequencer fd ${fd##*/} is blocking (flags $flags)"
+  seq_fds=$((seq_fds + 1))
+done
+((seq_fds >= 3)) || fail "expected the announce client, an input and an output: $seq_fds sequencer fds"
+log "$seq_fds sequencer clients, all non-blocking"
+
 unplug nano
 eventually 10 device_is absent || fail "the unplug was not seen: $(ctl devices)"
 log "unplug seen"

@@ -13,7 +13,7 @@ cleanup() {
 trap cleanup EXIT
 # The guest's /tmp is an overlay on the host's: files of an earlier run there
 # would be appended to or read.
-rm -f /tmp/bridge.log /tmp/*.rx /tmp/t.csd /tmp/t.yaml
+rm -f /tmp/bridge.log /tmp/*.rx /tmp/t.csd /tmp/t.yaml /tmp/listed
 
 log() { echo "[$(date +%T.%N | cut -c1-12)] $*"; }
 fail() {

@@ -1,31 +1,84 @@
-# A USB MIDI controller unplugged and plugged back faster than one `scan`
-# period (0.2 s): the port comes back under the same name and client number,
-# with the bridge's subscriptions gone. The replug must be noticed: values
-# after it reach the orchestra and the feedback is sent again.
+# A USB MIDI controller unplugged and plugged back 10 times in a row (50 with
+# `rig --full`), mostly faster than one `scan` period (0.1 to 0.3 s): the port
+# comes back under the same name and client number, with the bridge's
+# subscriptions gone. Every 10th gap is 1 s long, and `status` must then say
+# the port is gone. Then 2 replugs (5 with --full) while a reset runs. Every
+# replug must be noticed: values after it reach the orchestra and the last
+# feedback value is sent again.
+replugs=10 during_reset=2
+[ "${CSB_RIG_FULL:-0}" = 1 ] && replugs=50 during_reset=5
 nano_bridge 2s
 
-opened_more_than() { [ "$(grep -c "MIDI input .* connected" /tmp/bridge.log)" -gt "$1" ]; }
-ms_of_log() { date -d "$(echo "$1" | cut -c1-23)" +%s%3N; }  # a bridge log line's time
-latencies=()
-last=40  # the feedback value the controller had last
-for i in 1 2 3; do
+inputs_opened() { grep -c "MIDI input .* connected" /tmp/bridge.log; }
+opened_more_than() { [ "$(inputs_opened)" -gt "$1" ]; }
+ms_of_log() { date -d "$(echo "$1" | cut -c1-23)" +%s%3N; } # a bridge log line's time
+latencies=() after_port=()
+
+# When the kernel lists the controller's client again, in ms, a line each
+# time: polled every 5 ms by one process (a shell loop forks too slowly
+# under TCG while the USB device enumerates).
+python3 -c '
+import time
+was = True
+while True:
+    now = "\"nanoKONTROL2\"" in open("/proc/asound/seq/clients").read()
+    if now and not was:
+        with open("/tmp/listed", "a") as f:
+            f.write("%d\n" % (time.time() * 1000))
+    was = now
+    time.sleep(0.005)
+' &
+pids+=($!)
+port_listed_after() { [ -s /tmp/listed ] && [ "$(tail -1 /tmp/listed)" -ge "$1" ]; }
+last=40 # the feedback value the controller had last
+
+# replug I GAP [RESET]: unplug, wait GAP seconds, plug; with RESET, a reset
+# is asked for just before the plug.
+replug() {
+  local i=$1 gap=$2 reset=${3:-}
   : >/tmp/nano.rx
   unplug nano
-  sleep 0.2
-  before=$(grep -c "MIDI input .* connected" /tmp/bridge.log)
+  sleep "$gap"
+  if [ "$gap" = 1 ]; then
+    device_is connected && fail "replug $i: status says connected with the controller unplugged: $(ctl devices)"
+  fi
+  local before t_plug t_port t_open
+  before=$(inputs_opened)
+  [ -n "$reset" ] && { ctl reset >/dev/null || fail "replug $i: ctl reset refused"; }
   t_plug=$(date +%s%3N)
   plug nano
+  eventually 10 port_listed_after "$t_plug" || fail "replug $i: the port never came back"
+  t_port=$(tail -1 /tmp/listed)
   eventually 10 opened_more_than "$before" ||
     fail "replug $i: the input was not opened again: $(ctl devices)"
   t_open=$(ms_of_log "$(grep "MIDI input .* connected" /tmp/bridge.log | tail -1)")
-  latencies+=($((t_open - t_plug)))
-  log "replug $i: input open again $((t_open - t_plug)) ms after the plug (USB enumeration included)"
-  v=$((16 + i))
+  [ -z "$reset" ] && { latencies+=($((t_open - t_plug))); after_port+=($((t_open - t_port))); }
+  local v=$((i % 100 + 1))
   eventually 6 received nano "b0 02 $last" || fail "replug $i: feedback $last not sent again: $(cat /tmp/nano.rx)"
+  [ -n "$reset" ] && { eventually 20 state_is running || fail "replug $i: the reset never ended"; }
   send_midi nano b0 01 "$(printf %02x $v)"
-  eventually 6 value_is knob $v || fail "replug $i: a CC after a replug within one scan never arrived (knob=$(value knob)); devices: $(ctl devices)"
+  eventually 6 value_is knob $v || fail "replug $i: a CC after the replug never arrived (knob=$(value knob)); devices: $(ctl devices)"
   last=$(printf %02x $v)
-  log "fast replug $i: noticed"
+}
+
+gaps=(0.1 0.2 0.3)
+for i in $(seq 1 "$replugs"); do
+  gap=${gaps[$((i % 3))]}
+  ((i % 10 == 0)) && gap=1
+  replug "$i" "$gap"
 done
-sorted=($(printf '%s\n' "${latencies[@]}" | sort -n))
-log "from plug to input open: median ${sorted[1]} ms, worst ${sorted[2]} ms (under TCG)"
+log "$replugs replugs noticed, feedback sent again and values after each"
+for i in $(seq $((replugs + 1)) $((replugs + during_reset))); do replug "$i" 0.2 reset; done
+log "$during_reset replugs during a reset noticed"
+
+# median_worst MS...: "median M ms, worst W ms"
+median_worst() {
+  local sorted=($(printf '%s\n' "$@" | sort -n))
+  echo "median ${sorted[$(($# / 2))]} ms, worst ${sorted[$(($# - 1))]} ms"
+}
+n=${#latencies[@]}
+log "over $n replugs, from the plug to the input open: $(median_worst "${latencies[@]}") (USB enumeration included, under TCG)"
+log "over $n replugs, from the port listed to the input open: $(median_worst "${after_port[@]}")"
+connects=$(ctl devices | sed -n 's/.*"connects":\([0-9]*\).*/\1/p')
+total=$((replugs + during_reset))
+[ "$connects" -ge $((total + 1)) ] || fail "connects $connects after $total replugs"

@@ -30,6 +30,7 @@
 #include "midi/alsa_announce.hpp"
 #include "midi/midi_ports.hpp"
 #include "serial/serial_group.hpp"
+#include "serial/udev_watch.hpp"
 
 namespace csb {
 
@@ -156,6 +157,7 @@ App::~App() {
   serial_.clear();
   midi_.clear();
   announce_.reset();
+  udev_.reset();
   midi_backend_.reset();
   boost::system::error_code ec;
   midi_wake_.release();  // the waker owns the eventfd
@@ -194,6 +196,7 @@ std::unique_ptr<MidiDevice> App::make_midi(const DeviceConfig& d, std::uint32_t 
 }
 
 std::unique_ptr<SerialGroup> App::make_serial(const DeviceConfig& d, std::uint32_t index) {
+  if (!udev_) udev_ = std::make_unique<UdevWatch>(io_, [this] { scan_soon(); });
   return std::make_unique<SerialGroup>(
       io_, d, index,
       [this](SerialDevice& dev, std::string_view line, std::int64_t t) {
@@ -518,8 +521,9 @@ void App::scan_devices() {
 }
 
 void App::scan_soon() {
-  // A plug announces a client, its ports and our own subscriptions in one
-  // burst: one scan a few milliseconds later sees them all.
+  // A plug announces a client, its ports and our own subscriptions (or a
+  // board's tty and its links) in one burst: one scan a few milliseconds
+  // later sees them all.
   if (announce_scan_due_ || stopping_) return;
   announce_scan_due_ = true;
   announce_timer_.expires_after(std::chrono::milliseconds(5));

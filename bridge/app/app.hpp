@@ -33,6 +33,7 @@ class ControlSession;
 class SerialGroup;
 class MidiBackend;
 class AlsaAnnounce;
+class UdevWatch;
 class MidiDevice;
 class MidiWaker;
 
@@ -117,7 +118,7 @@ class App : private RouterSink {
   void save_values(bool at_stop = false);
   void scan_devices();
   void schedule_scan();
-  void scan_soon();  ///< a scan in a few ms (ALSA announced a start or exit)
+  void scan_soon();  ///< a scan in a few ms (ALSA or udev announced a change)
   void wait_midi();
   void on_midi_message(MidiDevice& dev, std::uint32_t port, const MidiMessage& m,
                        std::int64_t t_ns);
@@ -180,6 +181,7 @@ class App : private RouterSink {
   std::shared_ptr<MidiWaker> midi_waker_;
   std::unique_ptr<MidiBackend> midi_backend_;
   std::unique_ptr<AlsaAnnounce> announce_;  ///< ALSA port starts and exits, when the API is ALSA
+  std::unique_ptr<UdevWatch> udev_;         ///< tty adds and removes, once a serial device exists
   std::vector<std::unique_ptr<MidiDevice>> midi_;
   boost::asio::posix::stream_descriptor midi_wake_;
   std::unique_ptr<ControlServer> control_;

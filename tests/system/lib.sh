@@ -13,7 +13,7 @@ cleanup() {
 trap cleanup EXIT
 # The guest's /tmp is an overlay on the host's: files of an earlier run there
 # would be appended to or read.
-rm -f /tmp/bridge.log /tmp/*.rx /tmp/t.csd /tmp/t.yaml /tmp/listed
+rm -f /tmp/bridge.log /tmp/*.rx /tmp/t.csd /tmp/t.yaml /tmp/*.appeared
 
 log() { echo "[$(date +%T.%N | cut -c1-12)] $*"; }
 fail() {
@@ -30,6 +30,42 @@ eventually() {
     [ "$(date +%s%N)" -lt "$until" ] || return 1
     sleep 0.05
   done
+}
+
+# appearances FILE PYTHON-EXPR: appends to FILE "+MS" each time PYTHON-EXPR
+# turns true and "-MS" each time it turns false (MS: the time in ms), polled
+# every 5 ms by one process (a shell loop forks too slowly under TCG while a
+# USB device enumerates). Waits until the process has looked once.
+appearances() {
+  rm -f "$1"
+  python3 -c '
+import os, sys, time
+out, expr = sys.argv[1], sys.argv[2]
+def true_now():
+    try:
+        return bool(eval(expr))
+    except OSError:
+        return False
+was = None
+while True:
+    now = true_now()
+    if now != was:
+        with open(out, "a") as f:
+            f.write("%s%d\n" % ("+" if now else "-", time.time() * 1000))
+    was = now
+    time.sleep(0.005)
+' "$1" "$2" &
+  pids+=($!)
+  eventually 20 test -s "$1" || fail "appearances $1: the poller never started"
+}
+gone_seen() { tail -1 "$1" | grep -q '^-'; }                                   # gone_seen FILE
+appeared_after() { tail -1 "$1" | grep -q '^+' && [ "$(appeared_at "$1")" -ge "$2" ]; } # FILE MS
+appeared_at() { tail -1 "$1" | cut -c2-; }                                     # appeared_at FILE
+ms_of_log() { date -d "$(echo "$1" | cut -c1-23)" +%s%3N; }         # a bridge log line's time
+# median_worst MS...: "median M ms, worst W ms"
+median_worst() {
+  local sorted=($(printf '%s\n' "$@" | sort -n))
+  echo "median ${sorted[$(($# / 2))]} ms, worst ${sorted[$(($# - 1))]} ms"
 }
 
 # --- USB gadgets on dummy_hcd -------------------------------------------------

@@ -11,25 +11,9 @@ nano_bridge 2s
 
 inputs_opened() { grep -c "MIDI input .* connected" /tmp/bridge.log; }
 opened_more_than() { [ "$(inputs_opened)" -gt "$1" ]; }
-ms_of_log() { date -d "$(echo "$1" | cut -c1-23)" +%s%3N; } # a bridge log line's time
 latencies=() after_port=()
-
-# When the kernel lists the controller's client again, in ms, a line each
-# time: polled every 5 ms by one process (a shell loop forks too slowly
-# under TCG while the USB device enumerates).
-python3 -c '
-import time
-was = True
-while True:
-    now = "\"nanoKONTROL2\"" in open("/proc/asound/seq/clients").read()
-    if now and not was:
-        with open("/tmp/listed", "a") as f:
-            f.write("%d\n" % (time.time() * 1000))
-    was = now
-    time.sleep(0.005)
-' &
-pids+=($!)
-port_listed_after() { [ -s /tmp/listed ] && [ "$(tail -1 /tmp/listed)" -ge "$1" ]; }
+# When the kernel lists the controller's client again.
+appearances /tmp/nano.appeared 'b"\"nanoKONTROL2\"" in open("/proc/asound/seq/clients", "rb").read()'
 last=40 # the feedback value the controller had last
 
 # replug I GAP [RESET]: unplug, wait GAP seconds, plug; with RESET, a reset
@@ -39,6 +23,7 @@ replug() {
   : >/tmp/nano.rx
   unplug nano
   sleep "$gap"
+  eventually 5 gone_seen /tmp/nano.appeared || fail "replug $i: the port was still listed ${gap}s after the unplug"
   if [ "$gap" = 1 ]; then
     device_is connected && fail "replug $i: status says connected with the controller unplugged: $(ctl devices)"
   fi
@@ -47,8 +32,8 @@ replug() {
   [ -n "$reset" ] && { ctl reset >/dev/null || fail "replug $i: ctl reset refused"; }
   t_plug=$(date +%s%3N)
   plug nano
-  eventually 10 port_listed_after "$t_plug" || fail "replug $i: the port never came back"
-  t_port=$(tail -1 /tmp/listed)
+  eventually 10 appeared_after /tmp/nano.appeared "$t_plug" || fail "replug $i: the port never came back"
+  t_port=$(appeared_at /tmp/nano.appeared)
   eventually 10 opened_more_than "$before" ||
     fail "replug $i: the input was not opened again: $(ctl devices)"
   t_open=$(ms_of_log "$(grep "MIDI input .* connected" /tmp/bridge.log | tail -1)")
@@ -71,11 +56,6 @@ log "$replugs replugs noticed, feedback sent again and values after each"
 for i in $(seq $((replugs + 1)) $((replugs + during_reset))); do replug "$i" 0.2 reset; done
 log "$during_reset replugs during a reset noticed"
 
-# median_worst MS...: "median M ms, worst W ms"
-median_worst() {
-  local sorted=($(printf '%s\n' "$@" | sort -n))
-  echo "median ${sorted[$(($# / 2))]} ms, worst ${sorted[$(($# - 1))]} ms"
-}
 n=${#latencies[@]}
 log "over $n replugs, from the plug to the input open: $(median_worst "${latencies[@]}") (USB enumeration included, under TCG)"
 log "over $n replugs, from the port listed to the input open: $(median_worst "${after_port[@]}")"

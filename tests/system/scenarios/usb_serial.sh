@@ -1,7 +1,10 @@
 # A USB serial board (an Arduino Uno's ids, CDC ACM over the real cdc-acm
 # driver) found by its /dev/serial/by-id name with udev running: its lines
-# reach the orchestra; unplugged mid-line, the board is seen gone, the half
-# line is not taken for a value, and after the replug values arrive again.
+# reach the orchestra and feedback lines reach it; unplugged mid-line, the
+# board is seen gone, the half line is not taken for a value, and after the
+# replug values arrive again and the last feedback is sent again. Then 3
+# more replugs (10 with `rig --full`): with `scan: 30s`, each is opened from
+# udev's event, and the time from the by-id link to the port open is printed.
 usb_setup 1
 acm_gadget uno 0x2341 0x0043 "Arduino (www.arduino.cc)" "Arduino Uno" "85736323838351F0E1A1"
 udev_start
@@ -18,13 +21,21 @@ board() {
   printf "$1" >/dev/ttyGS0
 }
 
+# What the bridge sends the board, read on the board's side.
+: >/tmp/uno.rx
+(while :; do cat /dev/ttyGS0 >>/tmp/uno.rx 2>/dev/null; sleep 0.05; done) &
+pids+=($!)
+board_got() { grep -q "$1" /tmp/uno.rx; }
+
 csd /tmp/t.csd '
 instr 1
-endin'
+  chnset chnget:k("light") * 2, "led"
+endin
+alwayson 1'
 cat >/tmp/t.yaml <<'YAML'
 csound:
   csd: t.csd
-scan: 200ms
+scan: 30s
 devices:
   uno:
     serial: /dev/serial/by-id/usb-Arduino*
@@ -32,6 +43,8 @@ devices:
     format: lines
 map:
   - {from: uno light, to: light}
+feedback:
+  - {from: led, to: uno, line: "led={value:d}"}
 YAML
 bridge /tmp/t.yaml
 eventually 30 state_is running || fail "not running"
@@ -43,15 +56,45 @@ sleep 0.5
 board "light 512\n"
 eventually 10 value_is light 512 || fail "light 512 never arrived (light=$(value light))"
 log "a line over USB ACM reached the orchestra"
+eventually 10 board_got "led=1024" || fail "feedback led=1024 never reached the board: $(tail -c 200 /tmp/uno.rx)"
+log "a feedback line reached the board"
 
 board "light 77"   # no end of line: the cable goes mid-line
 unplug uno
 eventually 10 device_is absent || fail "the unplug was not seen: $(ctl devices)"
 value_is light 512 || fail "the half line was taken for a value (light=$(value light))"
 log "unplug mid-line seen, the half line dropped"
-plug uno
-eventually 10 device_is connected || fail "the replug was not seen: $(ctl devices)"
-sleep 0.5
-board "light 300\n"
-eventually 10 value_is light 300 || fail "a line after the replug never arrived (light=$(value light))"
-log "replug: values again"
+appearances /tmp/uno.appeared "os.path.exists('$byid')"
+opened() { grep -c "device uno: connected on" /tmp/bridge.log; }
+opened_more_than() { [ "$(opened)" -gt "$1" ]; }
+after_link=()
+# replug I: plugs the board back (it was unplugged), expects it open well
+# within the scan period and values and feedback working again.
+replug() {
+  local i=$1 before t_plug t_link t_open v=$((100 + $1))
+  before=$(opened)
+  : >/tmp/uno.rx
+  eventually 10 gone_seen /tmp/uno.appeared || fail "replug $i: udev kept $byid after the unplug"
+  t_plug=$(date +%s%3N)
+  plug uno
+  eventually 10 appeared_after /tmp/uno.appeared "$t_plug" || fail "replug $i: udev made no $byid (appeared: $(cat /tmp/uno.appeared); $(ls /dev/serial/by-id 2>&1))"
+  t_link=$(appeared_at /tmp/uno.appeared)
+  eventually 5 opened_more_than "$before" ||
+    fail "replug $i: not open 5 s after udev made its link (scan: 30s): $(ctl devices)"
+  t_open=$(ms_of_log "$(grep "device uno: connected on" /tmp/bridge.log | tail -1)")
+  after_link+=($((t_open - t_link)))
+  eventually 10 board_got "led=" || fail "replug $i: the last feedback was not sent again: $(tail -c 200 /tmp/uno.rx)"
+  sleep 0.3
+  board "light $v\n"
+  eventually 10 value_is light $v || fail "replug $i: a line after the replug never arrived (light=$(value light))"
+}
+replug 1
+log "replug: values again, feedback sent again"
+n=3
+[ "${CSB_RIG_FULL:-0}" = 1 ] && n=10
+for i in $(seq 2 $((n + 1))); do
+  unplug uno
+  eventually 10 device_is absent || fail "unplug $i was not seen: $(ctl devices)"
+  replug "$i"
+done
+log "over ${#after_link[@]} replugs, from the by-id link made to the port open: $(median_worst "${after_link[@]}")"

@@ -164,10 +164,15 @@ int cmd_ctl(const std::string& socket_arg, const std::string& config_arg,
     try {
       given = csb::load_config_file(config_arg).control.socket;
     } catch (const csb::ConfigError& e) {
-      for (const auto& d : e.diagnostics()) std::cerr << d.to_string() << '\n';
-      return kExitUsage;
+      // A config saved with a mistake must not lock the user out of the
+      // service still running the one before.
+      std::cerr << "ctl: " << config_arg << " does not load (" << e.diagnostics().size()
+                << (e.diagnostics().size() == 1 ? " problem" : " problems")
+                << ", see csbridge check " << config_arg
+                << "); looking for the socket without it\n";
     }
-    if (given.empty()) given = csb::default_control_path();
+    // No socket in the config: looked for like without --config, so the
+    // installed service's /run/csbridge/control.sock is found from any shell.
   }
   std::string path = ctl_socket_path(given);
   std::string line;

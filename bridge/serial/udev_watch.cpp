@@ -19,7 +19,7 @@ UdevWatch::UdevWatch(boost::asio::io_context& io, std::function<void()> on_chang
     : fd_(io), on_change_(std::move(on_change)) {
   // udevd's control socket: without it no event would ever come.
   if (::access("/run/udev/control", F_OK) != 0) {
-    spdlog::debug("serial: udev is not running; boards are found by scanning only");
+    spdlog::info("serial: udev is not running; boards are found by the scan only");
     return;
   }
   udev* u = udev_new();
@@ -37,7 +37,7 @@ UdevWatch::UdevWatch(boost::asio::io_context& io, std::function<void()> on_chang
   monitor_ = m;
   boost::system::error_code ec;
   fd_.assign(::dup(udev_monitor_get_fd(m)), ec);
-  spdlog::debug("serial: following udev's tty events");
+  spdlog::info("serial: following udev's events; a board is opened as soon as it is plugged in");
   wait();
 }
 

@@ -455,10 +455,23 @@ TEST_F(CliCtlBridge, ConfigOption_FindsTheSocketThatConfigNames) {
   auto r = run_csbridge({"ctl", "--config", other, "status"}, 10s);
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("\"ok\":true"), std::string::npos) << r.output;
+}
+
+TEST_F(CliCtlBridge, ConfigOption_WithAConfigThatDoesNotLoadStillFindsTheService) {
+  // A config saved with a mistake, while the service runs the one before (a
+  // systemd service: its socket is $RUNTIME_DIRECTORY/control.sock).
+  auto runtime = dir_.file("run");
+  std::filesystem::create_directory(runtime);
+  std::filesystem::create_symlink(bridge_->socket(), runtime + "/control.sock");
   auto bad = dir_.write("bad.yaml", "csound:\n  csd: nowhere.csd\n");
-  r = run_csbridge({"ctl", "--config", bad, "status"}, 10s);
-  EXPECT_EQ(r.code, 2) << r.output;
-  EXPECT_NE(r.output.find("bad.yaml:2:8"), std::string::npos) << r.output;
+  ::setenv("RUNTIME_DIRECTORY", runtime.c_str(), 1);
+  auto r = run_csbridge({"ctl", "--config", bad, "status"}, 10s);
+  ::unsetenv("RUNTIME_DIRECTORY");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("\"ok\":true"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("bad.yaml does not load (1 problem, see csbridge check"),
+            std::string::npos)
+      << r.output;
 }
 
 TEST_F(CliCtlBridge, Monitor_ExitsOneWhenTheServiceStops) {

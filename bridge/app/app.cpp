@@ -506,6 +506,10 @@ void App::scan_devices() {
   for (auto& g : serial_) g->scan(in_use);
   if (midi_backend_) {
     midi_backend_->refresh();
+    // A sequencer loaded after the start (snd-seq comes with the first
+    // controller on some boards): follow its announcements from now on.
+    if (announce_ && !announce_->listening() && std::string(midi_backend_->api_name()) == "alsa")
+      announce_ = std::make_unique<AlsaAnnounce>(io_, [this] { scan_soon(); });
     std::vector<std::string> taken_in, taken_out;
     for (auto& d : midi_) {
       for (auto& n : d->input_names()) taken_in.push_back(n);

@@ -153,6 +153,8 @@ ctl() { "$CSB_BIN" ctl --config "$bridge_config" "$@"; }
 # value NAME: the channel's value as `get` answers it.
 value() { ctl get "$1" | sed -n 's/.*"value":\([^,}]*\).*/\1/p'; }
 value_is() { awk -v a="$(value "$1")" -v b="$2" 'BEGIN { exit !(a != "" && a + 0 == b + 0) }'; }
+# value_near NAME V: the channel's value is V, to 0.001.
+value_near() { awk -v a="$(value "$1")" -v b="$2" 'BEGIN { d = a - b; exit !(a != "" && d < 0.001 && d > -0.001) }'; }
 state_is() { ctl status | grep -q "\"state\":\"$1\""; }
 device_is() { ctl devices | grep -q "\"state\":\"$1\""; }
 

@@ -1,11 +1,11 @@
-# A USB MIDI controller unplugged and plugged back 10 times in a row (50 with
+# A USB MIDI controller unplugged and plugged back 5 times in a row (50 with
 # `rig --full`), mostly faster than one `scan` period (0.1 to 0.3 s): the port
 # comes back under the same name and client number, with the bridge's
-# subscriptions gone. Every 10th gap is 1 s long, and `status` must then say
-# the port is gone. Then 2 replugs (5 with --full) while a reset runs. Every
+# subscriptions gone. Every 5th gap is 1 s long, and `status` must then say
+# the port is gone. Then 1 replug (5 with --full) while a reset runs. Every
 # replug must be noticed: values after it reach the orchestra and the last
 # feedback value is sent again.
-replugs=10 during_reset=2
+replugs=5 during_reset=1
 [ "${CSB_RIG_FULL:-0}" = 1 ] && replugs=50 during_reset=5
 nano_bridge 2s
 
@@ -49,7 +49,7 @@ replug() {
 gaps=(0.1 0.2 0.3)
 for i in $(seq 1 "$replugs"); do
   gap=${gaps[$((i % 3))]}
-  ((i % 10 == 0)) && gap=1
+  ((i % 5 == 0)) && gap=1
   replug "$i" "$gap"
 done
 log "$replugs replugs noticed, feedback sent again and values after each"

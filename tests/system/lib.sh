@@ -158,17 +158,18 @@ value_near() { awk -v a="$(value "$1")" -v b="$2" 'BEGIN { d = a - b; exit !(a !
 state_is() { ctl status | grep -q "\"state\":\"$1\""; }
 device_is() { ctl devices | grep -q "\"state\":\"$1\""; }
 
-# csd FILE BODY: a CSD with the bridge's usual header and BODY as orchestra.
+# csd FILE BODY [OPTIONS]: a CSD with the bridge's usual header (stereo), BODY
+# as orchestra and OPTIONS added to `-d -m0`.
 csd() {
   cat >"$1" <<CSD
 <CsoundSynthesizer>
 <CsOptions>
--d -m0
+-d -m0 ${3:-}
 </CsOptions>
 <CsInstruments>
 sr = 48000
 ksmps = 64
-nchnls = 1
+nchnls = 2
 0dbfs = 1
 $2
 </CsInstruments>

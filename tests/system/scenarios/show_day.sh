@@ -22,7 +22,7 @@ modprobe snd-dummy || fail "no snd-dummy"
 eventually 30 test -d /run/udev || fail "systemd-udevd is not running"
 
 bridge_config=/etc/csbridge/csbridge.yaml
-csd=/etc/csbridge/show.csd
+show_csd=/etc/csbridge/show.csd
 byid=/dev/serial/by-id/usb-Arduino__www.arduino.cc__Arduino_Uno_SHOW0001-if00
 journal() { journalctl -b -u csbridge -o cat --no-pager; }
 unit_is() { [ "$(systemctl show -p ActiveState --value csbridge)" = "$1" ]; }
@@ -82,16 +82,7 @@ longest_silence() {
 }
 
 if [ "$phase" = 1 ]; then
-  cat >"$state/show.csd" <<'CSD'
-<CsoundSynthesizer>
-<CsOptions>
--d -m0 -+rtaudio=alsa -odac:hw:Dummy,0
-</CsOptions>
-<CsInstruments>
-sr = 48000
-ksmps = 64
-nchnls = 2
-0dbfs = 1
+  csd "$state/show.csd" '
 massign 0, 1
 instr 1
   a1 oscili 0.1 * chnget:k("cc7"), cpsmidinn(notnum())
@@ -100,15 +91,9 @@ endin
 instr 10
   chnset active:k(1), "notes"
 endin
-alwayson 10
-</CsInstruments>
-<CsScore>
-f0 z
-</CsScore>
-</CsoundSynthesizer>
-CSD
+alwayson 10' "-+rtaudio=alsa -odac:hw:Dummy,0"
   mkdir -p /etc/csbridge
-  cp "$state/show.csd" "$csd"
+  cp "$state/show.csd" "$show_csd"
   cat >"$bridge_config" <<'YAML'
 csound:
   csd: show.csd
@@ -159,14 +144,14 @@ YAML
   log "a bad config reloaded: refused ($(journal | grep -m1 -o 'csbridge.yaml:[0-9]*:[0-9]*: scan.*')), the old one plays on"
   cp "$state/good.yaml" "$bridge_config"
 
-  sed -i 's/^endin$/endinn/' "$csd"
+  sed -i 's/^endin$/endinn/' "$show_csd"
   eventually 10 bash -c "\"$CSB_BIN\" ctl --config $bridge_config status | grep -q '\"watch_error\":\"[^\"]'" ||
     fail "the bad CSD was not reported: $(ctl status)"
   state_is running || fail "the bad CSD stopped the performance: $(ctl status)"
   board "light 600\n"
   eventually 10 value_is light 600 || fail "not playing with the bad CSD saved (light=$(value light))"
   log "a CSD that does not compile saved: reported, the old performance plays on"
-  cp "$state/show.csd" "$csd"  # fixed: watched, a reset plays it
+  cp "$state/show.csd" "$show_csd"  # fixed: watched, a reset plays it
   eventually 10 bash -c "\"$CSB_BIN\" ctl --config $bridge_config status | grep -q '\"watch_error\":\"\"'" ||
     fail "the fixed CSD was not taken: $(ctl status)"
   eventually 30 state_is running || fail "the fixed CSD does not play: $(ctl status)"

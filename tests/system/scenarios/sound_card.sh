@@ -3,27 +3,12 @@
 # card absent at start: the performance plays on the null fallback, said in
 # `status`; once the card is there, the next reset plays to it.
 modprobe snd-seq 2>/dev/null  # as on a board; the sequencer is not needed here
-cat >/tmp/t.csd <<'CSD'
-<CsoundSynthesizer>
-<CsOptions>
--d -m0 -+rtaudio=alsa -odac:hw:Dummy,0
-</CsOptions>
-<CsInstruments>
-sr = 48000
-ksmps = 64
-nchnls = 2
-0dbfs = 1
+csd /tmp/t.csd '
 instr 1
   a1 oscili 0.1, 440
   outs a1, a1
 endin
-alwayson 1
-</CsInstruments>
-<CsScore>
-f0 z
-</CsScore>
-</CsoundSynthesizer>
-CSD
+alwayson 1' "-+rtaudio=alsa -odac:hw:Dummy,0"
 cat >/tmp/t.yaml <<'YAML'
 csound:
   csd: t.csd

@@ -43,6 +43,15 @@ plug_board() {
   eventually 20 connected uno || fail "the board was not opened: $(ctl devices)"
   sleep 0.5
 }
+# both_play CC LIGHT WHEN: CC 7 at CC (hex) reaches cc7 and "light LIGHT"
+# reaches light.
+both_play() {
+  send_midi nano b0 07 "$1"
+  eventually 10 value_near cc7 "$(awk -v c=$((16#$1)) 'BEGIN { print c / 127 }')" ||
+    fail "the controller does not play $3 (cc7=$(value cc7))"
+  board "light $2\n"
+  eventually 10 value_is light "$2" || fail "the board does not play $3 (light=$(value light))"
+}
 # The k-cycle count every 100 ms, from the control socket: "MS KCYCLES"
 # lines, -1 while the service does not answer.
 sample_kcycles() {
@@ -120,10 +129,7 @@ YAML
   gadgets
   plug_controller
   plug_board
-  send_midi nano b0 07 7f
-  eventually 10 value_is cc7 1 || fail "the controller does not play (cc7=$(value cc7))"
-  board "light 512\n"
-  eventually 10 value_is light 512 || fail "the board does not play (light=$(value light))"
+  both_play 7f 512 "once plugged in"
   log "a controller and a board plugged in: both play"
 
   # The silence of one reset: what every other silence is held to.
@@ -192,10 +198,7 @@ log "values back: cc7=$(value cc7) light=$(value light)"
 gadgets
 plug_controller
 plug_board
-send_midi nano b0 07 00
-eventually 10 value_is cc7 0 || fail "the controller does not play after the boot (cc7=$(value cc7))"
-board "light 42\n"
-eventually 10 value_is light 42 || fail "the board does not play after the boot (light=$(value light))"
+both_play 00 42 "after the boot"
 log "devices back: both play"
 read -r longest reset_silence <"$state/silence"
 log "the show day: the longest silence while playing was $longest ms (one reset: $reset_silence ms); the power cut: playing again $up ms after the kernel started"

@@ -19,7 +19,7 @@ UdevWatch::UdevWatch(boost::asio::io_context& io, std::function<void()> on_chang
     : fd_(io), on_change_(std::move(on_change)) {
   // udevd's control socket: without it no event would ever come.
   if (::access("/run/udev/control", F_OK) != 0) {
-    spdlog::info("serial: udev is not running; boards are found by the scan only");
+    spdlog::info("serial: udev is not running; boards are found by scanning only");
     return;
   }
   udev* u = udev_new();

@@ -62,6 +62,21 @@ gone_seen() { tail -1 "$1" | grep -q '^-'; }                                   #
 appeared_after() { tail -1 "$1" | grep -q '^+' && [ "$(appeared_at "$1")" -ge "$2" ]; } # FILE MS
 appeared_at() { tail -1 "$1" | cut -c2-; }                                     # appeared_at FILE
 ms_of_log() { date -d "$(echo "$1" | cut -c1-23)" +%s%3N; }         # a bridge log line's time
+# plug_timed NAME UDC APPEARED PATTERN [SECONDS]: plugs gadget NAME into UDC,
+# waits until APPEARED (see appearances) shows it listed again and the bridge
+# log has one more line matching PATTERN (within SECONDS, default 10); sets
+# t_plug, t_exists and t_open (ms).
+plug_timed() {
+  local before
+  before=$(grep -c "$4" /tmp/bridge.log)
+  t_plug=$(date +%s%3N)
+  plug "$1" "$2"
+  eventually 10 appeared_after "$3" "$t_plug" || fail "$1 was never listed again after the plug"
+  t_exists=$(appeared_at "$3")
+  eventually "${5:-10}" bash -c '[ "$(grep -c "$0" /tmp/bridge.log)" -gt "$1" ]' "$4" "$before" ||
+    fail "$1 was not opened again ${5:-10} s after it was listed: $(ctl devices)"
+  t_open=$(ms_of_log "$(grep "$4" /tmp/bridge.log | tail -1)")
+}
 # median_worst MS...: "median M ms, worst W ms"
 median_worst() {
   local sorted=($(printf '%s\n' "$@" | sort -n))

@@ -245,6 +245,9 @@ TEST_F(MidiFixture, PassthroughNotesPlayTheInstrumentMassignChose) {
   // The device can connect before the first k-cycle has run (slowly, under
   // a sanitizer): wait for the orchestra's own instance first.
   ASSERT_TRUE(b.wait_value("active1", 1)) << b.log();
+  // A first get of a name starts watching it; wait until the performance
+  // knows it, so the get after the note answers at once, even on a busy host.
+  ASSERT_TRUE(b.wait_value("active7", 0)) << b.log();
 
   ctl.send({0x90, 64, 100});  // channel 1: massign sent it nowhere (not to instr 1)
   std::this_thread::sleep_for(200ms);

@@ -1,5 +1,6 @@
 #include "config/loader.hpp"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
@@ -377,6 +378,11 @@ class Loader {
           root = YAML::Load(yaml);
           if (st.size() > 1) second_doc = st[1];
         }
+      } catch (const YAML::DeepRecursion& e) {
+        error(to_mark(e.mark),
+              "YAML nested too deeply here (lists and maps inside each other, more levels than "
+              "yaml-cpp takes): a config needs four at most; look for a '[' or '{' repeated or "
+              "never closed");
       } catch (const YAML::ParserException& e) {
         error(to_mark(e.mark), "YAML syntax error: " + e.msg);
       } catch (const YAML::Exception& e) {

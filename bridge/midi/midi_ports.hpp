@@ -14,7 +14,8 @@
 // and wakes the loop through one eventfd (one write per burst). Feedback
 // goes out on a writer thread of each device that has output ports:
 // try_send (any thread, the performance thread's included) only queues the
-// bytes, since RtMidi's ALSA send waits when a device's kernel queue is full.
+// bytes, since RtMidi's JACK send spins until its ring has room (which only
+// the server's cycle makes).
 // Everything else runs on the loop thread.
 
 #include <atomic>

@@ -778,10 +778,17 @@ TEST_F(ConfigDir, Errors_MoreThan4096MappingsAreRefused) {
 }
 
 TEST_F(ConfigDir, Errors_DeepNestingIsAnErrorNotACrash) {
-  std::string yaml = std::string(head) + "map: " + std::string(100000, '[') + "\n";
-  auto diags = errors(yaml);
-  ASSERT_FALSE(diags.empty());
-  EXPECT_NE(diags[0].message.find("YAML"), std::string::npos) << diags[0].to_string();
+  for (std::size_t depth : {1000u, 100000u}) {
+    std::string yaml =
+        std::string(head) + "map: " + std::string(depth, '[') + std::string(depth, ']') + "\n";
+    auto diags = errors(yaml);
+    ASSERT_EQ(diags.size(), 1u) << dump(diags);
+    EXPECT_EQ(diags[0].mark.line, 3) << diags[0].to_string();
+    EXPECT_NE(diags[0].message.find("YAML nested too deeply here"), std::string::npos)
+        << diags[0].to_string();
+    EXPECT_NE(diags[0].message.find("a '[' or '{' repeated or never closed"), std::string::npos)
+        << diags[0].to_string();
+  }
 }
 
 TEST_F(ConfigDir, Errors_ACommaAtTheTopIsASyntaxErrorNotAHang) {
@@ -938,6 +945,48 @@ TEST_F(ConfigDir, Channels_ATypeClashWithTheOrchestraIsRefusedWithBothPlaces) {
   // What agrees with the orchestra loads: a string read, a string feedback line.
   EXPECT_NO_THROW(load(pre + "  - from: board n\n    to: name\n    type: string\n"
                              "feedback:\n  - from: shown\n    to: board\n    line: \"{value}\"\n"));
+}
+
+TEST_F(ConfigDir, Devices_EverySettingDecidesWhetherAReloadKeepsTheDevice) {
+  // A reload keeps a device open only when its settings compare equal.
+  auto settings = [&](const std::string& keys) {
+    return load(std::string(head) + "devices:\n  board:\n    serial: /dev/ttyACM0\n" + keys)
+        .devices.at(0)
+        .settings();
+  };
+  auto port = [&](const std::string& keys) {  // a MIDI port of the same name and glob
+    return load(std::string(head) + "devices:\n  board:\n    midi: /dev/ttyACM0\n" + keys)
+        .devices.at(0)
+        .settings();
+  };
+  const DeviceSettings base = settings("");
+  // Where the key stands in the file is not part of the device.
+  EXPECT_EQ(load(std::string(head) + "\n\ndevices:\n\n  board:\n      serial: /dev/ttyACM0\n")
+                .devices.at(0)
+                .settings(),
+            base);
+  // One structured binding names every setting: a setting added to
+  // DeviceSettings stops this from compiling until a case below tries it.
+  const auto& [name, kind, glob, passthrough, baud, format, columns, max_line, flow, dtr] = base;
+  (void)name, (void)kind, (void)glob, (void)passthrough, (void)baud, (void)format, (void)columns,
+      (void)max_line, (void)flow, (void)dtr;
+  EXPECT_NE(load(std::string(head) + "devices:\n  other:\n    serial: /dev/ttyACM0\n")
+                .devices.at(0)
+                .settings(),
+            base);            // name
+  EXPECT_NE(port(""), base);  // kind
+  EXPECT_NE(load(std::string(head) + "devices:\n  board:\n    serial: /dev/ttyUSB0\n")
+                .devices.at(0)
+                .settings(),
+            base);                                                 // glob
+  EXPECT_NE(port("    passthrough: true\n"), port(""));            // passthrough
+  EXPECT_NE(settings("    baud: 31250\n"), base);                  // baud
+  EXPECT_NE(settings("    format: midi\n"), base);                 // format
+  EXPECT_NE(settings("    columns: [light]\n"), base);             // columns
+  EXPECT_NE(settings("    max_line: 1024\n"), base);               // max_line
+  EXPECT_NE(settings("    flow: rtscts\n"), base);                 // flow
+  EXPECT_NE(settings("    dtr: false\n"), base);                   // dtr
+  EXPECT_EQ(settings("    baud: 115200\n    dtr: true\n"), base);  // the defaults, written out
 }
 
 }  // namespace

@@ -195,6 +195,20 @@ TEST(CliUsage, Version_PrintsNameAndVersion) {
   EXPECT_TRUE(std::regex_search(r.output, std::regex(R"(^csbridge \d+\.\d+)"))) << r.output;
 }
 
+TEST(CliUsage, Ports_ListsTheSerialDevicesOfEveryKindThatExist) {
+  // The on-board UARTs too: /dev/ttyS* (a PC's, a board's 8250) and
+  // /dev/ttyAMA* (a Raspberry Pi's PL011).
+  std::vector<std::string> present;
+  for (const char* dir_glob : {"ttyS", "ttyAMA", "ttyACM", "ttyUSB"})
+    for (const auto& e : fs::directory_iterator("/dev"))
+      if (e.path().filename().string().rfind(dir_glob, 0) == 0) present.push_back(e.path());
+  if (present.empty()) GTEST_SKIP() << "no serial device under /dev here";
+  auto r = run_csbridge({"ports"}, 10s);
+  EXPECT_EQ(r.code, 0) << r.output;
+  ASSERT_NE(r.output.find("serial devices:\n"), std::string::npos) << r.output;
+  for (const auto& p : present) EXPECT_NE(r.output.find("  " + p + "\n"), std::string::npos) << p;
+}
+
 TEST(CliUsage, NoSubcommand_ExitsTwo) {
   auto r = run_csbridge({}, 10s);
   EXPECT_EQ(r.code, 2) << r.output;

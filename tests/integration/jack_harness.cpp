@@ -109,8 +109,13 @@ bool JackServer::start() {
   return false;
 }
 
+void JackServer::freeze(bool frozen) {
+  if (pid_ > 0) ::kill(pid_, frozen ? SIGSTOP : SIGCONT);
+}
+
 void JackServer::stop() {
   if (pid_ <= 0) return;
+  ::kill(pid_, SIGCONT);  // a frozen server cannot act on SIGTERM
   ::kill(pid_, SIGTERM);
   for (int i = 0; i < 40; ++i) {
     if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {

@@ -38,6 +38,9 @@ class JackServer {
   /// (error() says why).
   bool start();
   void stop();
+  /// Stops jackd (SIGSTOP) or lets it go on (SIGCONT): a server that stalls,
+  /// so no client's process cycle runs.
+  void freeze(bool frozen);
   const std::string& name() const { return name_; }
   const std::string& error() const { return error_; }
 

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <thread>
 
@@ -338,6 +340,49 @@ alwayson 1
   auto d = device();
   EXPECT_GE(d["sent"].get<int>(), 4);
   EXPECT_EQ(d["send_failures"], 0);
+}
+
+TEST_F(MidiFixture, FeedbackNeverHoldsUpThePerformanceWhileJackStalls) {
+  // RtMidi's JACK send spins while its ring is full, and only the JACK
+  // process cycle empties that ring: with the server stopped, a send made on
+  // the performance thread would stop every k-cycle. The device's writer
+  // thread waits instead.
+  jack = std::make_unique<JackServer>();
+  ctl.open();
+  std::string orchestra = "instr 1\n  kn init 0\n  kn = (kn + 1) % 128\n";
+  std::string feedback = "feedback:\n";
+  for (int i = 0; i < 8; ++i) {
+    orchestra += "  outvalue \"f" + std::to_string(i) + "\", kn\n";
+    feedback += "  - {from: f" + std::to_string(i) + ", to: nano cc " + std::to_string(20 + i) +
+                ", range: [0, 127], rate: 0}\n";
+  }
+  orchestra += "  chnset chnget:k(\"x\"), \"y\"\nendin\nalwayson 1\n";
+  std::string text;
+  {
+    std::ifstream in(config("jack", "", feedback, orchestra));
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  // No scan while the server is stopped: a scan asks the server for its
+  // ports, and that waits for the server (a JACK limit this test leaves out).
+  text.replace(text.find("scan: 100ms"), 11, "scan: 60s");
+  start(dir.write("test.yaml", text));
+  ASSERT_TRUE(wait_connected()) << bridge->log();
+  auto& b = *bridge;
+  ASSERT_TRUE(eventually([&] { return !ctl.take().empty(); })) << b.log();
+
+  jack->freeze(true);
+  std::this_thread::sleep_for(1s);  // 8 CCs a k-cycle fill RtMidi's ring in about 0.4 s
+  auto kcycles = [&] { return b.ctl("status")["csound"]["kcycles"].get<double>(); };
+  double k0 = kcycles();
+  std::this_thread::sleep_for(1s);
+  double k1 = kcycles();
+  EXPECT_GT(k1 - k0, 300) << "k-cycles in a second while JACK stalls\n" << b.log();
+  EXPECT_EQ(b.ctl("set x 0.5")["ok"], true);
+  EXPECT_TRUE(b.wait_value("y", 0.5)) << b.log();
+  // The sends did wait: the writer's queue filled and refused the rest.
+  EXPECT_GT(device()["send_failures"].get<double>(), 0) << device().dump();
+  jack->freeze(false);
+  EXPECT_EQ(b.terminate(5s), 0) << b.log();
 }
 
 // --- bad input -----------------------------------------------------------

@@ -347,6 +347,45 @@ TEST_F(ReloadFixture, State_ChannelValuesComeBackAfterAKillAndAfterAStop) {
   EXPECT_TRUE(bridge.wait_value("light_out", 0.3)) << bridge.log();
 }
 
+TEST_F(ReloadFixture, Stop_DuringALongCsdCheckWaitsForItAndExitsCleanlyWithTheValuesWritten) {
+  // The stop deadline guards a stuck performance only: a SIGTERM while a
+  // reload's CSD check compiles a large orchestra waits for that check, then
+  // writes the values and exits 0.
+  start_one_board("  - from: a light\n    to: light\n");
+  ASSERT_FALSE(HasFatalFailure());
+  auto& bridge = *bridge_;
+  board_a_->write_line("light=0.6");
+  ASSERT_TRUE(bridge.wait_value("light_out", 0.6)) << bridge.log();
+  std::string large = orchestra(2);
+  for (int i = 2; i < 20000; ++i)
+    large += "instr " + std::to_string(i) + "\n  a1 oscili 0.1, " + std::to_string(i) +
+             "\n  out a1\nendin\n";
+  dir.write("large.csd", make_csd(large));
+  dir.write("test.yaml", "csound:\n  csd: large.csd\ndevices:\n" + serial_device("a", "a") +
+                             "map:\n  - from: a light\n    to: light\n");
+  bridge.signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return bridge.log().find("reading") != std::string::npos; }))
+      << bridge.log();
+  std::this_thread::sleep_for(300ms);
+  auto asked = std::chrono::steady_clock::now();
+  bridge.signal(SIGTERM);
+  auto code = bridge.wait_exit(120s);
+  auto took = std::chrono::steady_clock::now() - asked;
+  ASSERT_TRUE(code) << bridge.log();
+  EXPECT_EQ(*code, 0) << bridge.log();
+  EXPECT_EQ(bridge.log().find("exiting now"), std::string::npos) << bridge.log();
+  std::ifstream in(dir.file("state/values.json"));
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_NE(text.str().find("0.6"), std::string::npos) << text.str();
+  // The check outlasted the deadline: this test would fail with the stop
+  // cut short at 1.8 s.
+  RecordProperty(
+      "stop_ms",
+      static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
+  EXPECT_GT(took, 1800ms) << "the check was too quick to test the deadline";
+}
+
 TEST_F(ReloadFixture, State_AnUnreadableFileIsReportedAndReplaced) {
   dir.write("test.csd", make_csd(orchestra(1)));
   PtyBoard a(dir.file("a"));
@@ -522,9 +561,16 @@ TEST_F(ReloadFixture, State_WildcardValuesAndNamesOfAnotherConfigAreKept) {
     EXPECT_TRUE(bridge.wait_value("light_out", 0.7)) << bridge.log();
     a.write_line("pot=0.2");
     ASSERT_TRUE(bridge.wait_value("pot_out", 0.2)) << bridge.log();
+    // A reload that drops the pot mapping: pot's value stays in the file.
+    write_config(serial_device("a", "a"), "  - from: a bright\n    to: bright\n");
+    ASSERT_EQ(bridge.ctl("reload")["ok"], true) << bridge.log();
+    ASSERT_TRUE(bridge.wait_state("running")) << bridge.log();
+    a.write_line("bright=0.4");
+    ASSERT_TRUE(bridge.wait_value("bright_out", 0.4)) << bridge.log();
     ASSERT_EQ(bridge.terminate(), 0) << bridge.log();
   }
   EXPECT_NE(text().find("\"light\": 0.7"), std::string::npos) << text();
   EXPECT_NE(text().find("\"extra\": 3"), std::string::npos) << text();
   EXPECT_NE(text().find("\"pot\": 0.2"), std::string::npos) << text();
+  EXPECT_NE(text().find("\"bright\": 0.4"), std::string::npos) << text();
 }

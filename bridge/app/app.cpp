@@ -659,6 +659,18 @@ void App::on_engine_event(EngineEvent ev) {
       last_error_ = ev.error;
       log_lines(spdlog::level::err, fmt::format("csound: {} failed to start:", config_.csound.csd),
                 ev.error);
+      if (!options_checked_ && !config_.csound.options.empty()) {
+        // Once a config: is it an options entry Csound refuses?
+        options_checked_ = true;
+        off_loop([this, path = config_.path, cs = config_.csound]() -> std::function<void()> {
+          auto bad = options_problem(path, cs);
+          return [this, bad = std::move(bad)] {
+            if (!bad || good_performance_) return;
+            last_error_ = bad->to_string();
+            spdlog::error("csound: {}", last_error_);
+          };
+        });
+      }
       schedule_retry();
       break;
     case EngineEvent::Kind::ended: {
@@ -751,16 +763,23 @@ void App::reload_loaded(std::shared_ptr<Config> next) {
   // A performance that plays is never stopped for a CSD that cannot replace
   // it: compile the new one first, off the loop.
   if (!good_performance_) return apply_config(std::move(*next));
-  check_csd(next->csound.csd, next->csound.options, [this, next](std::string errors) {
-    if (stopping_) return;
-    if (!errors.empty() && good_performance_) {
-      // One problem, however many lines Csound wrote about it.
-      std::string problem =
-          fmt::format("{}: the CSD {} does not compile:", next->path, next->csound.csd);
-      for_each_line(errors, [&](std::string_view line) { (problem += '\n') += line; });
-      return refuse_reload({std::move(problem)});
-    }
-    apply_config(std::move(*next));
+  off_loop([this, next]() -> std::function<void()> {
+    std::string errors = test_compile(next->csound.csd, next->csound.options, /*run_header=*/false);
+    // An options entry Csound refuses is that entry's problem, not the CSD's.
+    std::optional<Diagnostic> bad_option;
+    if (!errors.empty()) bad_option = options_problem(next->path, next->csound);
+    return [this, next, errors = std::move(errors), bad_option = std::move(bad_option)] {
+      if (stopping_) return;
+      if (!errors.empty() && good_performance_) {
+        if (bad_option) return refuse_reload({bad_option->to_string()});
+        // One problem, however many lines Csound wrote about it.
+        std::string problem =
+            fmt::format("{}: the CSD {} does not compile:", next->path, next->csound.csd);
+        for_each_line(errors, [&](std::string_view line) { (problem += '\n') += line; });
+        return refuse_reload({std::move(problem)});
+      }
+      apply_config(std::move(*next));
+    };
   });
 }
 
@@ -787,6 +806,7 @@ void App::refuse_reload(std::vector<std::string> errors) {
 }
 
 void App::apply_config(Config next) {
+  options_checked_ = false;
   // The routing tables first: a channel the running service knows with the
   // other type (or a full table) refuses the reload before anything changed.
   // Checked on a table of its own first, so a refused reload adds nothing.

@@ -250,6 +250,7 @@ class App : private RouterSink {
   };
   std::deque<Check> checks_;
   bool checking_ = false;
+  bool options_checked_ = false;  // options_problem looked for since the config was loaded
   std::thread checker_;
 
   // csound.watch

@@ -134,6 +134,10 @@ int cmd_check(const std::string& path) {
   if (!config) return kExitUsage;
   std::string err = csb::test_compile(config->csound.csd, config->csound.options);
   if (!err.empty()) {
+    if (auto bad = csb::options_problem(path, config->csound)) {
+      std::cerr << bad->to_string() << "\n1 problem in " << path << '\n';
+      return kExitUsage;
+    }
     std::cerr << config->csound.csd << ": Csound cannot compile it:\n" << err << '\n';
     return kExitUsage;
   }

@@ -733,9 +733,13 @@ class Loader {
         ok = false;
       } else {
         cs.options.push_back(*s);
+        cs.option_marks.push_back(it.at());
       }
     }
-    if (!ok) cs.options.clear();
+    if (!ok) {
+      cs.options.clear();
+      cs.option_marks.clear();
+    }
   }
 
   void read_control(const Field& f, ControlConfig& cc) {

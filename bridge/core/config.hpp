@@ -22,6 +22,7 @@ enum class OnExit { restart, stop, exit };
 struct CsoundConfig {
   std::string csd;                   ///< absolute path (resolved against the YAML's directory)
   std::vector<std::string> options;  ///< flags applied after the CSD's <CsOptions>
+  std::vector<Mark> option_marks;    ///< where each of `options` stands in the file
   OnExit on_exit = OnExit::restart;
   std::chrono::nanoseconds restart_delay = std::chrono::milliseconds(500);
   bool watch = false;

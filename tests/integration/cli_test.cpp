@@ -166,6 +166,29 @@ TEST(CliCheck, CsdSyntaxError_PrintsCsoundErrorWithLine) {
       << r.output;
 }
 
+TEST(CliCheck, AnOptionsEntryCsoundRefusesIsThatEntrysProblem) {
+  // Not "the CSD does not compile": the entry, where it is, and Csound's reason.
+  TempDir dir;
+  auto csd = dir.write("ok.csd", make_csd("instr 1\nendin\n"));
+  for (auto [flag, why] : {std::pair{"-y", "unknown flag -y"},
+                           {"--no-such-option", "unknown long option: '--no-such-option'"},
+                           {"-b", "no iobufsamps"}}) {
+    SCOPED_TRACE(flag);
+    auto config = dir.write("opt.yaml", config_for(csd) + "  options: [-d, " + flag + "]\n");
+    auto r = run_csbridge({"check", config}, 30s);
+    EXPECT_EQ(r.code, 2) << r.output;
+    EXPECT_NE(r.output.find(config + ":3:17: csound.options[1]: Csound does not take '" + flag +
+                            "': " + why + "\n"),
+              std::string::npos)
+        << r.output;
+    EXPECT_EQ(r.output.find("does not compile"), std::string::npos) << r.output;
+  }
+  // Every entry Csound takes: the CSD is checked as before.
+  auto config = dir.write("opt.yaml", config_for(csd) + "  options: [-d, -b128, -+rtaudio=null]\n");
+  auto r = run_csbridge({"check", config}, 30s);
+  EXPECT_EQ(r.code, 0) << r.output;
+}
+
 TEST(CliCheck, MissingFile_ExitsTwoAndNamesIt) {
   TempDir dir;
   auto path = dir.file("not-there.yaml");

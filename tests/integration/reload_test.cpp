@@ -222,6 +222,28 @@ TEST_F(ReloadFixture, Reload_ToACsdThatDoesNotCompileKeepsTheOldPerformance) {
             std::string::npos);
 }
 
+TEST_F(ReloadFixture, Reload_WithAnOptionsEntryCsoundRefusesNamesTheEntry) {
+  start_one_board("  - from: a light\n    to: light\n");
+  ASSERT_FALSE(HasFatalFailure());
+  auto& bridge = *bridge_;
+  dir.write("test.yaml", "csound:\n  csd: test.csd\n  options: [-y]\ndevices:\n" +
+                             serial_device("a", "a") + "map:\n  - from: a light\n    to: light\n");
+  json r = bridge.ctl("reload");
+  ASSERT_EQ(r["ok"], false) << r.dump();
+  ASSERT_EQ(r["errors"].size(), 1u) << r.dump();
+  EXPECT_EQ(r["errors"][0], dir.file("test.yaml") +
+                                ":3:13: csound.options[0]: Csound does not take '-y': "
+                                "unknown flag -y");
+  EXPECT_TRUE(still_playing(bridge));
+  // Started with it, the service says so too, once, at the entry.
+  bridge.terminate();
+  bridge_ = std::make_unique<Bridge>(dir, dir.file("test.yaml"));
+  EXPECT_TRUE(eventually([&] {
+    return count_of(bridge_->log(), "test.yaml:3:13: csound.options[0]: Csound does not take") == 1;
+  })) << bridge_->log();
+  EXPECT_TRUE(bridge_->wait_state("failed")) << bridge_->log();
+}
+
 TEST_F(ReloadFixture, Watch_ABrokenEditKeepsTheLastGoodPerformanceAndAGoodOneIsPlayed) {
   start_one_board("  - from: a light\n    to: light\n", "  watch: true\n");
   ASSERT_FALSE(HasFatalFailure());

@@ -1439,102 +1439,90 @@ std::uint32_t App::set_slot(const std::string& name, ChannelType type,
 
 void App::handle_command(ControlSession& session, const std::string& line,
                          std::function<void(std::string)> reply) {
-  auto words = split_command(line);
-  if (words.empty()) return reply(error_reply("empty command"));
-  const std::string& cmd = words[0].text;
+  auto parsed = parse_command(line);
+  if (auto* mistake = std::get_if<std::string>(&parsed)) return reply(error_reply(*mistake));
+  const Command& c = std::get<Command>(parsed);
   auto ok = [&](json extra = json::object()) {
     extra["ok"] = true;
     reply(to_line(extra));
   };
-  auto want_args = [&](std::size_t n, const char* usage) {
-    if (words.size() == n + 1) return true;
-    reply(error_reply(fmt::format("usage: {}", usage)));
-    return false;
-  };
 
-  if (cmd == "status") {
-    if (want_args(0, "status")) reply(to_line(status_json()));
-  } else if (cmd == "reset") {
-    if (!want_args(0, "reset")) return;
-    reset("control socket");
-    ok();
-  } else if (cmd == "pause") {
-    if (!want_args(0, "pause")) return;
-    pause();
-    ok({{"state", state_name()}});
-  } else if (cmd == "resume") {
-    if (!want_args(0, "resume")) return;
-    resume();
-    ok({{"state", state_name()}});
-  } else if (cmd == "devices") {
-    if (want_args(0, "devices")) ok({{"devices", devices_json()}});
-  } else if (cmd == "channels") {
-    if (want_args(0, "channels")) ok({{"channels", channels_json()}});
-  } else if (cmd == "monitor") {
-    if (!want_args(0, "monitor")) return;
-    session.start_monitor();
-    ok({{"monitor", true}});
-  } else if (cmd == "get") {
-    if (!want_args(1, "get NAME")) return;
-    const std::string& name = words[1].text;
-    std::uint32_t slot = channels_.find(name);
-    if (slot != kNoSlot) {
-      const ChannelSlot& s = channels_.at(slot);
-      if (!s.watch_only.load() || s.present.load())
-        return ok({{"name", name}, {"value", channel_value(slot)}});
-      // Watched and not found so far: an instrument may have made it since.
-      if (state_ != CsState::running)
-        return reply(error_reply(fmt::format("no channel '{}' in the orchestra", name)));
-      return answer_get(name, slot, std::move(reply), engine_->watch_sweeps() + 2, 0);
-    }
-    if (state_ != CsState::running && state_ != CsState::paused)
-      return reply(error_reply(fmt::format(
-          "no channel '{}' known, and no performance to look in ({})", name, state_name())));
-    if (state_ == CsState::paused)
-      return reply(
-          error_reply(fmt::format("no channel '{}' known, and paused: resume to look "
-                                  "in the orchestra",
-                                  name)));
-    // Not known yet: watch it (never creating it in the orchestra) and answer
-    // once the performance thread has looked for it.
-    if (watched_ >= kMaxWatched) {
-      if (watch_refused_++ == 0)
-        spdlog::warn(
-            "get looked for {} names the bridge did not know, its most: get of a new "
-            "name is refused (status: limits.watched)",
-            kMaxWatched);
-      return reply(error_reply(
-          fmt::format("no channel '{}' (and {} names asked for already)", name, kMaxWatched)));
-    }
-    slot = channels_.add(name, ChannelType::control, /*watch_only=*/true);
-    if (slot == kNoSlot) return reply(error_reply("the channel table is full"));
-    ++watched_;
-    answer_get(name, slot, std::move(reply), 0, 0);
-  } else if (cmd == "set") {
-    if (!want_args(2, "set NAME VALUE (a \"quoted\" VALUE sets a string channel)")) return;
-    const std::string& name = words[1].text;
-    const auto& [text, quoted] = words[2];
-    std::int64_t t = steady_ns();
-    if (quoted) {
-      std::uint32_t slot = set_slot(name, ChannelType::string, reply);
-      if (slot == kNoSlot) return;
-      channels_.set_string(slot, text, t);
-      return ok({{"name", name}, {"value", text}});
-    }
-    auto v = parse_number(text);
-    if (!v) return reply(error_reply(fmt::format("not a finite number: '{}'", text)));
-    std::uint32_t slot = set_slot(name, ChannelType::control, reply);
-    if (slot == kNoSlot) return;
-    channels_.set(slot, *v, t);
-    ok({{"name", name}, {"value", *v}});
-  } else if (cmd == "reload") {
-    if (want_args(0, "reload")) reload("control socket", std::move(reply));
-  } else {
-    reply(error_reply(fmt::format(
-        "unknown command '{}' (status, reset, reload, pause, resume, get, set, devices, "
-        "channels, monitor)",
-        cmd)));
+  switch (c.verb) {
+    case Verb::status:
+      return reply(to_line(status_json()));
+    case Verb::reset:
+      reset("control socket");
+      return ok();
+    case Verb::pause:
+      pause();
+      return ok({{"state", state_name()}});
+    case Verb::resume:
+      resume();
+      return ok({{"state", state_name()}});
+    case Verb::devices:
+      return ok({{"devices", devices_json()}});
+    case Verb::channels:
+      return ok({{"channels", channels_json()}});
+    case Verb::monitor:
+      session.start_monitor();
+      return ok({{"monitor", true}});
+    case Verb::reload:
+      return reload("control socket", std::move(reply));
+    case Verb::get:
+      return get_command(c.name, std::move(reply));
+    case Verb::set:
+      return set_command(c, std::move(reply));
   }
+}
+
+void App::get_command(const std::string& name, std::function<void(std::string)> reply) {
+  std::uint32_t slot = channels_.find(name);
+  if (slot != kNoSlot) {
+    const ChannelSlot& s = channels_.at(slot);
+    if (!s.watch_only.load() || s.present.load())
+      return reply(to_line(json{{"ok", true}, {"name", name}, {"value", channel_value(slot)}}));
+    // Watched and not found so far: an instrument may have made it since.
+    if (state_ != CsState::running)
+      return reply(error_reply(fmt::format("no channel '{}' in the orchestra", name)));
+    return answer_get(name, slot, std::move(reply), engine_->watch_sweeps() + 2, 0);
+  }
+  if (state_ != CsState::running && state_ != CsState::paused)
+    return reply(error_reply(fmt::format(
+        "no channel '{}' known, and no performance to look in ({})", name, state_name())));
+  if (state_ == CsState::paused)
+    return reply(
+        error_reply(fmt::format("no channel '{}' known, and paused: resume to look "
+                                "in the orchestra",
+                                name)));
+  // Not known yet: watch it (never creating it in the orchestra) and answer
+  // once the performance thread has looked for it.
+  if (watched_ >= kMaxWatched) {
+    if (watch_refused_++ == 0)
+      spdlog::warn(
+          "get looked for {} names the bridge did not know, its most: get of a new "
+          "name is refused (status: limits.watched)",
+          kMaxWatched);
+    return reply(error_reply(
+        fmt::format("no channel '{}' (and {} names asked for already)", name, kMaxWatched)));
+  }
+  slot = channels_.add(name, ChannelType::control, /*watch_only=*/true);
+  if (slot == kNoSlot) return reply(error_reply("the channel table is full"));
+  ++watched_;
+  answer_get(name, slot, std::move(reply), 0, 0);
+}
+
+void App::set_command(const Command& c, std::function<void(std::string)> reply) {
+  std::int64_t t = steady_ns();
+  if (c.text) {
+    std::uint32_t slot = set_slot(c.name, ChannelType::string, reply);
+    if (slot == kNoSlot) return;
+    channels_.set_string(slot, *c.text, t);
+    return reply(to_line(json{{"ok", true}, {"name", c.name}, {"value", *c.text}}));
+  }
+  std::uint32_t slot = set_slot(c.name, ChannelType::control, reply);
+  if (slot == kNoSlot) return;
+  channels_.set(slot, *c.number, t);
+  reply(to_line(json{{"ok", true}, {"name", c.name}, {"value", *c.number}}));
 }
 
 }  // namespace csb

@@ -22,6 +22,7 @@
 
 #include "app/state_store.hpp"
 #include "core/channels.hpp"
+#include "core/command.hpp"
 #include "core/config.hpp"
 #include "core/router.hpp"
 #include "engine/engine.hpp"
@@ -146,6 +147,8 @@ class App : private RouterSink {
 
   void handle_command(ControlSession& session, const std::string& line,
                       std::function<void(std::string)> reply);
+  void get_command(const std::string& name, std::function<void(std::string)> reply);
+  void set_command(const Command& c, std::function<void(std::string)> reply);
   /// Answers `get` of a watched slot once the performance thread has looked
   /// for it, and has looked again for watched names `after_sweep` times.
   void answer_get(const std::string& name, std::uint32_t slot,

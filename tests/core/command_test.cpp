@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string_view>
+#include <variant>
+
 namespace csb {
 namespace {
 
@@ -49,6 +52,53 @@ TEST(CommandWord, EveryShellArgumentComesBackAsOneWord) {
     ASSERT_EQ(words.size(), 3u);
     EXPECT_EQ(words[2], c.back);
   }
+}
+
+TEST(ParseCommand, EachVerbTakesItsArguments) {
+  auto c = std::get<Command>(parse_command("status"));
+  EXPECT_EQ(c.verb, Verb::status);
+  c = std::get<Command>(parse_command(" get  light "));
+  EXPECT_EQ(c.verb, Verb::get);
+  EXPECT_EQ(c.name, "light");
+  c = std::get<Command>(parse_command("set x -5"));
+  EXPECT_EQ(c.verb, Verb::set);
+  EXPECT_EQ(c.name, "x");
+  EXPECT_EQ(c.number, -5.0);
+  EXPECT_FALSE(c.text);
+  c = std::get<Command>(parse_command(R"(set lcd "hello  world")"));
+  EXPECT_EQ(c.text, "hello  world");
+  EXPECT_FALSE(c.number);
+  c = std::get<Command>(parse_command(R"(set lcd "12")"));  // quoted: text, not a number
+  EXPECT_EQ(c.text, "12");
+  for (auto [line, verb] : {std::pair{"reset", Verb::reset},
+                            {"reload", Verb::reload},
+                            {"pause", Verb::pause},
+                            {"resume", Verb::resume},
+                            {"devices", Verb::devices},
+                            {"channels", Verb::channels},
+                            {"monitor", Verb::monitor}})
+    EXPECT_EQ(std::get<Command>(parse_command(line)).verb, verb) << line;
+}
+
+TEST(ParseCommand, MistakesGetTheReplysWords) {
+  auto mistake = [](std::string_view line) {
+    auto r = parse_command(line);
+    return std::holds_alternative<std::string>(r) ? std::get<std::string>(r) : "(parsed)";
+  };
+  EXPECT_EQ(mistake(""), "empty command");
+  EXPECT_EQ(mistake(" \t"), "empty command");
+  EXPECT_EQ(mistake("status now"), "usage: status");
+  EXPECT_EQ(mistake("get"), "usage: get NAME");
+  EXPECT_EQ(mistake("get a b"), "usage: get NAME");
+  EXPECT_EQ(mistake("set x"), R"(usage: set NAME VALUE (a "quoted" VALUE sets a string channel))");
+  EXPECT_EQ(mistake("set x 1 2"),
+            R"(usage: set NAME VALUE (a "quoted" VALUE sets a string channel))");
+  EXPECT_EQ(mistake("set x -inf"), "not a finite number: '-inf'");
+  EXPECT_EQ(mistake("set x nan"), "not a finite number: 'nan'");
+  EXPECT_EQ(mistake("set x 0x10"), "not a finite number: '0x10'");
+  EXPECT_EQ(mistake("STATUS"),
+            "unknown command 'STATUS' (status, reset, reload, pause, resume, "
+            "get, set, devices, channels, monitor)");
 }
 
 }  // namespace

@@ -36,7 +36,8 @@ const char* type_word(ChannelType t) {
 }  // namespace
 
 std::vector<Diagnostic> check_channels(const Config& config) {
-  auto table = std::make_unique<ChannelTable>();
+  // A config's share of the service's table.
+  auto table = std::make_unique<ChannelTable>(ChannelTable::kConfigChannels);
   NullSink sink;
   std::vector<Diagnostic> diags;
   auto router = std::make_unique<Router>(config, *table, sink, &diags);
@@ -46,7 +47,7 @@ std::vector<Diagnostic> check_channels(const Config& config) {
       diags.push_back({config.path, f.mark,
                        fmt::format("feedback from '{}': the mappings and feedback make more "
                                    "channels than the channel table holds ({})",
-                                   f.channel, ChannelTable::kCapacity)});
+                                   f.channel, table->capacity())});
 
   const std::string csd_name = config.csound.csd;
   auto orchestra = scan_orchestra_channels(read_head(csd_name, 4u << 20));
@@ -92,7 +93,8 @@ std::vector<Diagnostic> check_channels(const Config& config) {
 }
 
 std::vector<Diagnostic> check_channels_against(const Config& config, const ChannelTable& live) {
-  auto table = std::make_unique<ChannelTable>();
+  // A config's share of the service's table.
+  auto table = std::make_unique<ChannelTable>(ChannelTable::kConfigChannels);
   NullSink sink;
   std::vector<Diagnostic> diags;
   Router router(config, *table, sink, &diags);

@@ -11,6 +11,7 @@
 // table, so names and indices stay valid across Csound resets.
 
 #include <atomic>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -72,9 +73,19 @@ struct ChannelSlot {
 
 class ChannelTable {
  public:
-  static constexpr std::uint32_t kCapacity = 4096;
+  /// The channels one config may make: its mappings, its feedback and the
+  /// names its orchestra uses (`csbridge check` refuses more).
+  static constexpr std::uint32_t kConfigChannels = 4096;
+  /// The service's table: a config's channels, as many kept values again
+  /// (every name values.json keeps, whatever config wrote it, is restored),
+  /// and room for the names `get`, `set` and `*` make at run time.
+  static constexpr std::uint32_t kCapacity = 2 * kConfigChannels + 1024;
 
-  ChannelTable() : slots_(new ChannelSlot[kCapacity]) {}
+  /// `capacity` up to kCapacity: a smaller table checks a config's share.
+  explicit ChannelTable(std::uint32_t capacity = kCapacity)
+      : slots_(new ChannelSlot[capacity]), capacity_(capacity) {}
+
+  std::uint32_t capacity() const { return capacity_; }
 
   /// Loop thread. The slot of `name`, or kNoSlot.
   std::uint32_t find(std::string_view name) const {
@@ -93,7 +104,7 @@ class ChannelTable {
       return s;
     }
     std::uint32_t n = size_.load(std::memory_order_relaxed);
-    if (n == kCapacity) return kNoSlot;
+    if (n == capacity_) return kNoSlot;
     slots_[n].name = std::string(name);
     slots_[n].type.store(type, std::memory_order_relaxed);
     slots_[n].watch_only.store(watch_only, std::memory_order_relaxed);
@@ -194,10 +205,11 @@ class ChannelTable {
   }
 
   std::unique_ptr<ChannelSlot[]> slots_;
+  std::uint32_t capacity_;
   std::atomic<std::uint32_t> size_{0};
   // A slot is queued only when its flag goes up, so twice the capacity only
   // overflows when a reset cleared flags of queued slots many times over.
-  SpscRing<std::uint32_t, 2 * kCapacity> dirty_ring_;
+  SpscRing<std::uint32_t, std::bit_ceil(2 * kCapacity)> dirty_ring_;
   std::atomic<bool> overflow_{false};
   StringMap<std::uint32_t> index_;  // loop thread only
 };

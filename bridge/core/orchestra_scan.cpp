@@ -104,7 +104,7 @@ StringMap<OrchestraChannel> scan_orchestra_channels(std::string_view csd) {
   for (std::size_t i = 0; i < offset; ++i) line_no += csd[i] == '\n';
 
   auto note = [&](std::string_view name, Rate r, int line, const char* how) {
-    if (r == Rate::none || name.empty() || found.size() >= ChannelTable::kCapacity) return;
+    if (r == Rate::none || name.empty() || found.size() >= ChannelTable::kConfigChannels) return;
     if (found.find(name) != found.end()) return;
     found.emplace(std::string(name),
                   OrchestraChannel{r == Rate::string ? ChannelType::string : ChannelType::control,

@@ -286,7 +286,7 @@ std::uint32_t Router::add_channel(const std::string& name, ChannelType type, con
                             type == ChannelType::string ? "control" : "string")
               : fmt::format("channel '{}': the mappings make more channels than the channel "
                             "table holds ({}); map fewer numbers or use fewer names",
-                            name, ChannelTable::kCapacity)});
+                            name, channels_.capacity())});
     return kNoSlot;
   }
   mapped_.push_back(s);

@@ -555,7 +555,7 @@ TEST_F(CliCtlBridge, ChannelBudgetsAreSeparateShownInStatusAndSaidOnce) {
   EXPECT_EQ(limits["set"]["used"], 256) << limits.dump();
   EXPECT_EQ(limits["set"]["max"], 256) << limits.dump();
   EXPECT_EQ(limits["wildcard"]["max_per_mapping"], 256) << limits.dump();
-  EXPECT_EQ(limits["channels"]["max"], 4096) << limits.dump();
+  EXPECT_EQ(limits["channels"]["max"], 9216) << limits.dump();
   // Said once each, however often it happens.
   ASSERT_TRUE(client.send("get nosuch999\nset made999 1\n"));
   ASSERT_TRUE(client.read_line());

@@ -557,6 +557,29 @@ TEST_F(ReloadFixture, Reload_TheCompileCheckDoesNotRunTheHeaderOfTheNewCsd) {
   EXPECT_EQ(text.str(), "run\n") << "the header ran more than once (the check ran it)";
 }
 
+TEST_F(ReloadFixture, State_AtMost4096NamesAreKeptTheOldestDroppedFirst) {
+  // 5000 names kept from before, oldest first, and one value written now.
+  std::string seeded = "{\"csbridge\": \"channel values\", \"values\": {";
+  for (int i = 0; i < 5000; ++i)
+    seeded += (i ? ", \"old" : "\"old") + std::to_string(i) + "\": " + std::to_string(i);
+  ::mkdir(dir.file("state").c_str(), 0700);
+  dir.write("state/values.json", seeded + "}}\n");
+  start_one_board("  - from: a light\n    to: light\n");
+  ASSERT_FALSE(HasFatalFailure());
+  board_a_->write_line("light=0.5");
+  ASSERT_TRUE(bridge_->wait_value("light_out", 0.5)) << bridge_->log();
+  ASSERT_EQ(bridge_->terminate(), 0) << bridge_->log();
+  std::ifstream in(dir.file("state/values.json"));
+  auto saved = json::parse(in);
+  const auto& values = saved["values"];
+  ASSERT_EQ(values.size(), 4096u) << saved.dump().substr(0, 200);
+  // 5001 names: the 905 oldest went.
+  EXPECT_FALSE(values.contains("old904"));
+  EXPECT_EQ(values["old905"], 905);
+  EXPECT_EQ(values["old4999"], 4999);
+  EXPECT_EQ(values["light"], 0.5);
+}
+
 TEST_F(ReloadFixture, State_WildcardValuesAndNamesOfAnotherConfigAreKept) {
   dir.write("test.csd", make_csd(orchestra(1)));
   PtyBoard a(dir.file("a"));

@@ -83,8 +83,16 @@ bool JackServer::start() {
     int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     ::dup2(fd, 1);
     ::dup2(fd, 2);
-    ::execlp("jackd", "jackd", "--no-realtime", "-n", name_.c_str(), "-d", "dummy", "-r", "48000",
-             "-p", "256", static_cast<char*>(nullptr));
+    // CSB_JACK_SYNC (tools/sanitize thread): the server waits for every
+    // client each cycle, up to 2 s, instead of stopping the graph for good
+    // when one misses a cycle, as clients slowed by TSan do. Slow to stop.
+    const char* sync = std::getenv("CSB_JACK_SYNC");
+    if (sync && *sync)
+      ::execlp("jackd", "jackd", "--no-realtime", "--sync", "-t", "2000", "-n", name_.c_str(), "-d",
+               "dummy", "-r", "48000", "-p", "256", static_cast<char*>(nullptr));
+    else
+      ::execlp("jackd", "jackd", "--no-realtime", "-n", name_.c_str(), "-d", "dummy", "-r", "48000",
+               "-p", "256", static_cast<char*>(nullptr));
     ::_exit(127);
   }
   for (int i = 0; i < 100; ++i) {

@@ -27,6 +27,7 @@
 #include "core/clock.hpp"
 #include "core/command.hpp"
 #include "core/text.hpp"
+#include "engine/compile_check.hpp"
 #include "midi/alsa_announce.hpp"
 #include "midi/midi_ports.hpp"
 #include "serial/serial_group.hpp"
@@ -656,18 +657,22 @@ void App::on_engine_event(EngineEvent ev) {
     case EngineEvent::Kind::start_failed:
       good_performance_ = false;
       state_ = CsState::failed;
-      last_error_ = ev.error;
+      last_error_ = options_error_.empty() ? ev.error : options_error_;
       log_lines(spdlog::level::err, fmt::format("csound: {} failed to start:", config_.csound.csd),
                 ev.error);
       if (!options_checked_ && !config_.csound.options.empty()) {
         // Once a config: is it an options entry Csound refuses?
         options_checked_ = true;
         off_loop([this, path = config_.path, cs = config_.csound]() -> std::function<void()> {
-          auto bad = options_problem(path, cs);
+          auto bad = options_problems(path, cs);
           return [this, bad = std::move(bad)] {
-            if (!bad || good_performance_) return;
-            last_error_ = bad->to_string();
-            spdlog::error("csound: {}", last_error_);
+            if (bad.empty() || good_performance_) return;
+            for (const auto& d : bad) {
+              spdlog::error("csound: {}", d.to_string());
+              if (!options_error_.empty()) options_error_ += "; ";
+              options_error_ += d.to_string();
+            }
+            last_error_ = options_error_;
           };
         });
       }
@@ -766,12 +771,14 @@ void App::reload_loaded(std::shared_ptr<Config> next) {
   off_loop([this, next]() -> std::function<void()> {
     std::string errors = test_compile(next->csound.csd, next->csound.options, /*run_header=*/false);
     // An options entry Csound refuses is that entry's problem, not the CSD's.
-    std::optional<Diagnostic> bad_option;
-    if (!errors.empty()) bad_option = options_problem(next->path, next->csound);
-    return [this, next, errors = std::move(errors), bad_option = std::move(bad_option)] {
+    std::vector<std::string> bad_options;
+    if (!errors.empty())
+      for (const auto& d : options_problems(next->path, next->csound))
+        bad_options.push_back(d.to_string());
+    return [this, next, errors = std::move(errors), bad_options = std::move(bad_options)] {
       if (stopping_) return;
       if (!errors.empty() && good_performance_) {
-        if (bad_option) return refuse_reload({bad_option->to_string()});
+        if (!bad_options.empty()) return refuse_reload(bad_options);
         // One problem, however many lines Csound wrote about it.
         std::string problem =
             fmt::format("{}: the CSD {} does not compile:", next->path, next->csound.csd);
@@ -807,6 +814,7 @@ void App::refuse_reload(std::vector<std::string> errors) {
 
 void App::apply_config(Config next) {
   options_checked_ = false;
+  options_error_.clear();
   // The routing tables first: a channel the running service knows with the
   // other type (or a full table) refuses the reload before anything changed.
   // Checked on a table of its own first, so a refused reload adds nothing.

@@ -253,7 +253,8 @@ class App : private RouterSink {
   };
   std::deque<Check> checks_;
   bool checking_ = false;
-  bool options_checked_ = false;  // options_problem looked for since the config was loaded
+  bool options_checked_ = false;  // options_problems looked for since the config was loaded
+  std::string options_error_;     // what they found: last_error_ after each failed start
   std::thread checker_;
 
   // csound.watch

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <spdlog/pattern_formatter.h>
@@ -28,6 +29,7 @@
 #include "app/systemd.hpp"
 #include "config/loader.hpp"
 #include "core/command.hpp"
+#include "engine/compile_check.hpp"
 #include "midi/midi_ports.hpp"
 
 namespace fs = std::filesystem;
@@ -134,8 +136,10 @@ int cmd_check(const std::string& path) {
   if (!config) return kExitUsage;
   std::string err = csb::test_compile(config->csound.csd, config->csound.options);
   if (!err.empty()) {
-    if (auto bad = csb::options_problem(path, config->csound)) {
-      std::cerr << bad->to_string() << "\n1 problem in " << path << '\n';
+    if (auto bad = csb::options_problems(path, config->csound); !bad.empty()) {
+      for (const auto& d : bad) std::cerr << d.to_string() << '\n';
+      std::cerr << bad.size() << (bad.size() == 1 ? " problem in " : " problems in ") << path
+                << '\n';
       return kExitUsage;
     }
     std::cerr << config->csound.csd << ": Csound cannot compile it:\n" << err << '\n';

@@ -19,7 +19,6 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -29,6 +28,7 @@
 #include "core/midi.hpp"
 #include "core/spin.hpp"
 #include "core/text.hpp"
+#include "engine/message_lines.hpp"
 
 namespace csb {
 
@@ -90,28 +90,6 @@ bool contains_nocase(std::string_view text, std::string_view word) {
   }
   return false;
 }
-
-/// Csound's messages arrive in fragments: this joins them into lines, each
-/// with its level. One writer at a time.
-struct MessageLines {
-  std::string line;
-  int attr = 0;
-  CsoundMessage::Level previous = CsoundMessage::Level::debug;
-
-  template <class OnLine>
-  void feed(int fragment_attr, const char* text, OnLine&& on_line) {
-    for (const char* p = text; *p; ++p) {
-      if (line.empty()) attr = fragment_attr;
-      if (*p != '\n') {
-        if (line.size() < 4096) line += *p;
-        continue;
-      }
-      previous = classify_message(attr, line, previous);
-      on_line(previous, std::string_view(line));
-      line.clear();
-    }
-  }
-};
 
 }  // namespace
 
@@ -922,115 +900,6 @@ void Engine::resend_feedback(FeedbackPort* port, FeedbackPort* to) {
   std::lock_guard lk(impl_->mu);
   for (auto& fb : impl_->feedback)
     if (fb->out.binding().port == port) fb->out.resend(to);
-}
-
-namespace {
-struct CompileLog {
-  MessageLines lines;
-  std::string errors, tail;
-};
-void collect_message(CSOUND* cs, int attr, const char* text) {
-  auto* log = static_cast<CompileLog*>(csoundGetHostData(cs));
-  log->lines.feed(attr, text, [&](CsoundMessage::Level level, std::string_view line) {
-    if (level == CsoundMessage::Level::error) (log->errors += line) += '\n';
-    (log->tail += line) += '\n';
-  });
-}
-}  // namespace
-
-std::string test_compile(const std::string& csd, const std::vector<std::string>& options,
-                         bool run_header) {
-  static const int init = csoundInitialize(CSOUNDINIT_NO_SIGNAL_HANDLER | CSOUNDINIT_NO_ATEXIT);
-  (void)init;
-  CompileLog log;
-  CSOUND* cs = csoundCreate(&log);
-  if (!cs) return "cannot create a Csound instance";
-  csoundSetMessageStringCallback(cs, collect_message);
-  std::vector<std::string> args{"csbridge", csd};
-  args.insert(args.end(), options.begin(), options.end());
-  // Last, so they win: no audio device, no MIDI device, no waiting.
-  for (const char* a : {"-n", "-+rtmidi=null", "-+rtaudio=null"}) args.emplace_back(a);
-  std::vector<const char*> argv;
-  for (const auto& a : args) argv.push_back(a.c_str());
-  int r = 0;
-  if (run_header) {
-    r = csoundCompile(cs, static_cast<int>(argv.size()), argv.data());
-    csoundStop(cs);
-    csoundCleanup(cs);
-  } else {
-    // Reads the CSD and compiles the orchestra; csoundStart, which runs the
-    // header, is never called.
-    r = csoundCompileArgs(cs, static_cast<int>(argv.size()), argv.data());
-  }
-  csoundDestroy(cs);
-  if (r == 0) return {};
-  std::string err = !log.errors.empty() ? log.errors : log.tail;
-  while (!err.empty() && err.back() == '\n') err.pop_back();
-  return err.empty() ? "Csound could not compile " + csd : err;
-}
-
-namespace {
-/// Csound's reason from what it wrote while refusing a flag: after "ERROR:"
-/// ("Csound Command ERROR:    unknown flag -y"), or the "unknown long option"
-/// line without the "end of score..." Csound glues onto it.
-std::string flag_reason(const CompileLog& log) {
-  std::string reason;
-  // The last line may not be ended yet.
-  for_each_line(log.tail + log.lines.line, [&](std::string_view line) {
-    if (!reason.empty()) return;
-    if (auto e = line.find("ERROR:"); e != std::string_view::npos) {
-      line.remove_prefix(e + 6);
-    } else if (line.find("unknown long option") == std::string_view::npos) {
-      return;
-    }
-    if (auto glued = line.find("end of score"); glued != std::string_view::npos)
-      line = line.substr(0, glued);
-    auto b = line.find_first_not_of(' ');
-    if (b != std::string_view::npos) reason = std::string(line.substr(b));
-  });
-  if (reason.empty()) reason = log.errors.substr(0, log.errors.find('\n'));
-  return reason.empty() ? "Csound does not take it" : reason;
-}
-
-/// The first of `options` Csound refuses on its own, and its reason in `why`.
-std::optional<std::size_t> refused_option(const std::vector<std::string>& options,
-                                          std::string& why) {
-  static const int init = csoundInitialize(CSOUNDINIT_NO_SIGNAL_HANDLER | CSOUNDINIT_NO_ATEXIT);
-  (void)init;
-  const char* tmp = std::getenv("TMPDIR");
-  std::string orc = std::string(tmp && *tmp ? tmp : "/tmp") + "/csbridge-flag-XXXXXX.orc";
-  int fd = ::mkstemps(orc.data(), 4);
-  if (fd < 0) return std::nullopt;
-  constexpr std::string_view kOrc = "instr 1\nendin\n";
-  bool written = ::write(fd, kOrc.data(), kOrc.size()) == static_cast<ssize_t>(kOrc.size());
-  ::close(fd);
-  std::optional<std::size_t> refused;
-  for (std::size_t i = 0; written && i < options.size() && !refused; ++i) {
-    CompileLog log;
-    CSOUND* cs = csoundCreate(&log);
-    if (!cs) break;
-    csoundSetMessageStringCallback(cs, collect_message);
-    std::vector<const char*> argv{"csbridge", "--orc",         orc.c_str(),     options[i].c_str(),
-                                  "-n",       "-+rtmidi=null", "-+rtaudio=null"};
-    if (csoundCompileArgs(cs, static_cast<int>(argv.size()), argv.data()) != 0) {
-      refused = i;
-      why = flag_reason(log);
-    }
-    csoundDestroy(cs);
-  }
-  ::unlink(orc.c_str());
-  return refused;
-}
-
-}  // namespace
-
-std::optional<Diagnostic> options_problem(const std::string& file, const CsoundConfig& cs) {
-  std::string why;
-  auto i = refused_option(cs.options, why);
-  if (!i) return std::nullopt;
-  return Diagnostic{
-      file, *i < cs.option_marks.size() ? cs.option_marks[*i] : Mark{},
-      fmt::format("csound.options[{}]: Csound does not take '{}': {}", *i, cs.options[*i], why)};
 }
 
 }  // namespace csb

@@ -183,19 +183,4 @@ class Engine {
   friend struct EngineCallbacks;
 };
 
-/// Compiles a CSD with `options` and no audio or MIDI, then stops. Returns
-/// Csound's error lines, or an empty string when it compiles. `run_header`:
-/// also run the orchestra header's init code (tables, `system_i`, OSC ports),
-/// as `csbridge check` does; without it only the orchestra is compiled, which
-/// is safe beside a running performance. Any thread; its own Csound instance.
-std::string test_compile(const std::string& csd, const std::vector<std::string>& options,
-                         bool run_header = true);
-
-/// When Csound refuses an entry of `csound.options` on its own (an unknown
-/// flag, a flag without its value; each is tried alone on an orchestra of
-/// one empty instrument), the problem at that entry of `file`, worded like
-/// the config loader's. Tells a bad options entry from a CSD that does not
-/// compile. Any thread; instances of its own.
-std::optional<Diagnostic> options_problem(const std::string& file, const CsoundConfig& cs);
-
 }  // namespace csb

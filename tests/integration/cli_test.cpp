@@ -170,9 +170,10 @@ TEST(CliCheck, AnOptionsEntryCsoundRefusesIsThatEntrysProblem) {
   // Not "the CSD does not compile": the entry, where it is, and Csound's reason.
   TempDir dir;
   auto csd = dir.write("ok.csd", make_csd("instr 1\nendin\n"));
-  for (auto [flag, why] : {std::pair{"-y", "unknown flag -y"},
-                           {"--no-such-option", "unknown long option: '--no-such-option'"},
-                           {"-b", "no iobufsamps"}}) {
+  for (auto [flag, why] :
+       {std::pair{"-y", "unknown flag -y"},
+        {"--no-such-option", "unknown long option: '--no-such-option'"},
+        {"-b", "no iobufsamps (a flag's value goes in the same entry: -b128, -odac)"}}) {
     SCOPED_TRACE(flag);
     auto config = dir.write("opt.yaml", config_for(csd) + "  options: [-d, " + flag + "]\n");
     auto r = run_csbridge({"check", config}, 30s);
@@ -182,6 +183,17 @@ TEST(CliCheck, AnOptionsEntryCsoundRefusesIsThatEntrysProblem) {
               std::string::npos)
         << r.output;
     EXPECT_EQ(r.output.find("does not compile"), std::string::npos) << r.output;
+  }
+  // Every entry Csound refuses, each at its place.
+  {
+    auto config = dir.write("opt.yaml", config_for(csd) + "  options: [-y, -d, -j]\n");
+    auto r = run_csbridge({"check", config}, 30s);
+    EXPECT_EQ(r.code, 2) << r.output;
+    EXPECT_NE(r.output.find(config + ":3:13: csound.options[0]"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find(config + ":3:21: csound.options[2]: Csound does not take '-j'"),
+              std::string::npos)
+        << r.output;
+    EXPECT_NE(r.output.find("2 problems in " + config), std::string::npos) << r.output;
   }
   // Every entry Csound takes: the CSD is checked as before.
   auto config = dir.write("opt.yaml", config_for(csd) + "  options: [-d, -b128, -+rtaudio=null]\n");

@@ -242,6 +242,13 @@ TEST_F(ReloadFixture, Reload_WithAnOptionsEntryCsoundRefusesNamesTheEntry) {
     return count_of(bridge_->log(), "test.yaml:3:13: csound.options[0]: Csound does not take") == 1;
   })) << bridge_->log();
   EXPECT_TRUE(bridge_->wait_state("failed")) << bridge_->log();
+  // status says where, after every retry too.
+  EXPECT_TRUE(eventually([&] {
+    return bridge_->ctl("status")["csound"]["last_error"] ==
+           dir.file("test.yaml") +
+               ":3:13: csound.options[0]: Csound does not take '-y': unknown "
+               "flag -y";
+  })) << bridge_->ctl("status").dump();
 }
 
 TEST_F(ReloadFixture, Watch_ABrokenEditKeepsTheLastGoodPerformanceAndAGoodOneIsPlayed) {

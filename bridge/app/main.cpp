@@ -341,6 +341,24 @@ int main(int argc, char** argv) {
   }
   if (*check) return cmd_check(check_path);
   if (*ctl) {
+    // prefix_command takes every word after the COMMAND as the command's
+    // (`set x -5`), and an unknown option before it too: that is a mistake.
+    int at = 1;
+    while (at < argc && std::string_view(argv[at]) != "ctl") ++at;
+    for (int i = at + 1; i < argc; ++i) {
+      std::string_view a = argv[i];
+      if (a == "--control" || a == "--config") {
+        ++i;
+        continue;
+      }
+      if (a.rfind("--control=", 0) == 0 || a.rfind("--config=", 0) == 0) continue;
+      if (a.size() > 1 && a[0] == '-') {
+        std::cerr << "ctl: unknown option '" << a
+                  << "' (--control PATH or --config FILE come before the COMMAND)\n";
+        return kExitUsage;
+      }
+      break;
+    }
     for (auto& w : ctl->remaining()) ctl_words.push_back(w);
     if (ctl_words.empty()) {
       std::cerr << "ctl: a COMMAND is required (status, reset, reload, pause, resume, get, set, "

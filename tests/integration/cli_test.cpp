@@ -252,6 +252,7 @@ TEST(CliUsage, NoSubcommand_ExitsTwo) {
 TEST(CliUsage, UnknownOptionOrSubcommand_ExitsTwo) {
   for (std::vector<std::string> args : {std::vector<std::string>{"--no-such-option"},
                                         {"run", "--no-such-option"},
+                                        {"ctl", "--no-such-option", "status"},
                                         {"check"},
                                         {"frobnicate"}}) {
     SCOPED_TRACE(args[0] + (args.size() > 1 ? " " + args[1] : ""));

@@ -252,6 +252,8 @@ int cmd_ctl(const std::string& socket_arg, const std::string& config_arg,
 int cmd_ports() {
   std::vector<std::string> problems;
   auto midi = csb::list_all_midi_ports(problems);
+  // Before the lists: an API that cannot be opened lists neither inputs nor outputs.
+  for (const auto& p : problems) std::cout << "MIDI API not open: " << p << '\n';
   for (bool input : {true, false}) {
     std::cout << (input ? "MIDI inputs (a device's `midi:` glob matches these names):\n"
                         : "MIDI outputs (feedback goes to these):\n");
@@ -263,7 +265,6 @@ int cmd_ports() {
       }
     if (!n) std::cout << "  (none)\n";
   }
-  for (const auto& p : problems) std::cout << "  (" << p << ")\n";
   std::cout << "serial devices:\n";
   int found = 0;
   for (const char* pattern :
@@ -296,8 +297,9 @@ int main(int argc, char** argv) {
   cli.require_subcommand(1);
 
   std::string config_path, control_path, audio, log_level = "info";
-  auto* run =
-      cli.add_subcommand("run", "run the service (CONFIG defaults to the embedded default)");
+  auto* run = cli.add_subcommand(
+      "run",
+      "run the service (without CONFIG: mappings/default.yaml, installed or in the source tree)");
   run->add_option("CONFIG", config_path, "YAML mapping file");
   run->add_option("--audio", audio, "`null`: real-time pacing without a sound card")
       ->check(CLI::IsMember({"null"}));

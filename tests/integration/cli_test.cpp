@@ -241,6 +241,11 @@ TEST(CliUsage, Ports_ListsTheSerialDevicesOfEveryKindThatExist) {
   auto r = run_csbridge({"ports"}, 10s);
   EXPECT_EQ(r.code, 0) << r.output;
   ASSERT_NE(r.output.find("serial devices:\n"), std::string::npos) << r.output;
+  // An API that cannot be opened is said before the lists, not under one.
+  auto not_open = r.output.rfind("MIDI API not open: ");
+  if (not_open != std::string::npos) {
+    EXPECT_LT(not_open, r.output.find("MIDI inputs")) << r.output;
+  }
   for (const auto& p : present) EXPECT_NE(r.output.find("  " + p + "\n"), std::string::npos) << p;
 }
 

@@ -30,22 +30,16 @@ std::string copy_orchestra(const std::string& extra = "") {
   return body;
 }
 
-const char* kSourceMappings = R"(map:
-  - {from: nano cc 7, to: vol, range: raw}
-  - {from: nano cc 10 ch 2, to: pan2, range: raw}
-  - {from: nano cc14 1, to: fine, range: raw}
-  - {from: nano nrpn 300, to: np, range: raw}
-  - {from: nano rpn 0, to: pbr, range: raw}
-  - {from: nano note 60, to: n60, range: raw}
-  - {from: nano polytouch 60, to: pt60, range: raw}
-  - {from: nano aftertouch, to: at, range: raw}
-  - {from: nano program, to: prog, range: raw}
-  - {from: nano bend, to: bend, range: raw}
-  - {from: nano clock, to: tempo, range: raw}
-  - {from: nano cc 1, to: knob, range: raw}
-feedback:
-  - {from: fb, to: nano cc 2, range: [0, 127], rate: 0}
-)";
+/// Every source kind (tests/data/midi/every_source_kind.yaml, shared with
+/// the rig), cc 1 to knob, and knob back through the orchestra's fb as cc 2.
+std::string source_mappings() {
+  std::ifstream in(CSB_TEST_DATA "/midi/every_source_kind.yaml");
+  std::string kinds(std::istreambuf_iterator<char>(in), {});
+  return "map:\n" + kinds +
+         "  - {from: nano cc 1, to: knob, range: raw}\n"
+         "feedback:\n"
+         "  - {from: fb, to: nano cc 2, range: [0, 127], rate: 0}\n";
+}
 
 struct MidiFixture : ::testing::Test {
   TempDir dir;
@@ -92,7 +86,7 @@ struct MidiFixture : ::testing::Test {
 TEST_F(MidiFixture, EverySourceKindReachesTheOrchestra) {
   jack = std::make_unique<JackServer>();
   ctl.open();
-  start(config("jack", "", kSourceMappings, copy_orchestra()));
+  start(config("jack", "", source_mappings(), copy_orchestra()));
   ASSERT_TRUE(wait_connected()) << bridge->log();
   auto& b = *bridge;
 
@@ -153,7 +147,7 @@ TEST_F(MidiFixture, ControllerAndServerStartedAfterTheBridgeAreFound) {
   // `auto` on a machine without an ALSA sequencer (as here); where there is
   // one, auto would pick ALSA, so JACK is asked for by name.
   const bool alsa = ::access("/dev/snd/seq", F_OK) == 0;
-  start(config(alsa ? "jack" : "auto", "", kSourceMappings, copy_orchestra()));
+  start(config(alsa ? "jack" : "auto", "", source_mappings(), copy_orchestra()));
   // No ALSA sequencer here (or no such port in it) and no JACK server yet:
   // the service plays on and says so once.
   std::this_thread::sleep_for(400ms);
@@ -182,7 +176,7 @@ TEST_F(MidiFixture, ControllerAndServerStartedAfterTheBridgeAreFound) {
 TEST_F(MidiFixture, TheJackServerStoppingAndComingBackIsSurvived) {
   jack = std::make_unique<JackServer>();
   ctl.open();
-  start(config("jack", "", kSourceMappings, copy_orchestra()));
+  start(config("jack", "", source_mappings(), copy_orchestra()));
   ASSERT_TRUE(wait_connected()) << bridge->log();
   ctl.close();
   jack->stop();
@@ -200,7 +194,7 @@ TEST_F(MidiFixture, TheJackServerStoppingAndComingBackIsSurvived) {
 TEST_F(MidiFixture, ReconnectedTwentyTimesWithFeedbackSentAgain) {
   jack = std::make_unique<JackServer>();
   ctl.open();
-  start(config("jack", "", kSourceMappings, copy_orchestra()));
+  start(config("jack", "", source_mappings(), copy_orchestra()));
   ASSERT_TRUE(wait_connected()) << bridge->log();
   for (int round = 1; round <= 20; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
@@ -392,8 +386,8 @@ TEST_F(MidiFixture, SysexFloodAndRandomBytesLeaveTheBridgeUp) {
   ctl.open();
   // Random note-ons passed through would make the orchestra itself grow
   // (instances of instr 1 held for ever): massign sends them nowhere.
-  start(
-      config("jack", "    passthrough: true\n", kSourceMappings, copy_orchestra("massign 0, 0\n")));
+  start(config("jack", "    passthrough: true\n", source_mappings(),
+               copy_orchestra("massign 0, 0\n")));
   ASSERT_TRUE(wait_connected()) << bridge->log();
   auto& b = *bridge;
   ctl.cc(1, 7, 1);
@@ -444,7 +438,7 @@ TEST_F(MidiFixture, SysexFloodAndRandomBytesLeaveTheBridgeUp) {
 // --- ALSA ----------------------------------------------------------------
 
 TEST_F(MidiFixture, AlsaFailsSoftWithoutASequencer) {
-  start(config("alsa", "", kSourceMappings, copy_orchestra()));
+  start(config("alsa", "", source_mappings(), copy_orchestra()));
   std::this_thread::sleep_for(500ms);
   auto status = bridge->ctl("status");
   if (::access("/dev/snd/seq", F_OK) == 0) {
@@ -474,7 +468,7 @@ TEST_F(MidiFixture, AlsaFailsSoftWithoutASequencer) {
 TEST_F(MidiFixture, AReloadKeepsAnUnchangedControllerConnectedAndAppliesItsNewMappings) {
   jack = std::make_unique<JackServer>();
   ctl.open();
-  auto cfg = config("jack", "", kSourceMappings, copy_orchestra());
+  auto cfg = config("jack", "", source_mappings(), copy_orchestra());
   start(cfg);
   ASSERT_TRUE(wait_connected()) << bridge->log();
   auto& b = *bridge;
@@ -482,7 +476,7 @@ TEST_F(MidiFixture, AReloadKeepsAnUnchangedControllerConnectedAndAppliesItsNewMa
   ASSERT_TRUE(b.wait_value("o_vol", 99)) << b.log();
 
   // The same device and feedback; cc 7 now goes to "at" as well.
-  std::string text = kSourceMappings;
+  std::string text = source_mappings();
   text.insert(text.find("feedback:"), "  - {from: nano cc 7, to: at, range: raw}\n");
   config("jack", "", text, copy_orchestra());
   auto r = b.ctl("reload");

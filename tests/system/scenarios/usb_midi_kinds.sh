@@ -24,7 +24,7 @@ instr 7
   chnset notnum(), \"i7note\"
   chnset veloc(), \"i7vel\"
 endin"
-cat >/tmp/t.yaml <<'YAML'
+cat >/tmp/t.yaml <<YAML
 csound:
   csd: t.csd
 scan: 1s
@@ -35,17 +35,7 @@ devices:
     midi: "nanoKONTROL2*"
     passthrough: true
 map:
-  - {from: nano cc 7, to: vol, range: raw}
-  - {from: nano cc 10 ch 2, to: pan2, range: raw}
-  - {from: nano cc14 1, to: fine, range: raw}
-  - {from: nano nrpn 300, to: np, range: raw}
-  - {from: nano rpn 0, to: pbr, range: raw}
-  - {from: nano note 60, to: n60, range: raw}
-  - {from: nano polytouch 60, to: pt60, range: raw}
-  - {from: nano aftertouch, to: at, range: raw}
-  - {from: nano program, to: prog, range: raw}
-  - {from: nano bend, to: bend, range: raw}
-  - {from: nano clock, to: tempo, range: raw}
+$(cat "$CSB_ROOT/tests/data/midi/every_source_kind.yaml")
 feedback:
   - {from: level, to: nano cc 20 ch 2, range: [0, 1], rate: 0}
   - {from: fine_fb, to: nano cc14 3, range: [0, 1], rate: 0}

@@ -178,7 +178,10 @@ SerialGroup* App::serial_group(std::uint32_t index) const {
 std::unique_ptr<MidiDevice> App::make_midi(const DeviceConfig& d, std::uint32_t index,
                                            bool wants_output) {
   if (!midi_waker_) midi_waker_ = std::make_shared<MidiWaker>();
-  if (!midi_backend_) midi_backend_ = std::make_unique<MidiBackend>(config_.midi_api);
+  // JACK tells port registrations on its own thread: a scan follows on the loop.
+  if (!midi_backend_)
+    midi_backend_ = std::make_unique<MidiBackend>(
+        config_.midi_api, [this] { asio::post(io_, [this] { scan_soon(); }); });
   if (!announce_ && config_.midi_api != MidiApi::jack)
     announce_ = std::make_unique<AlsaAnnounce>(io_, [this] { scan_soon(); });
   return std::make_unique<MidiDevice>(
@@ -521,17 +524,21 @@ void App::scan_devices() {
       exited = [this](const std::string& name) { return announce_->exited(name); };
     for (auto& d : midi_) d->scan(*midi_backend_, taken_in, taken_out, exited);
     if (announce_) announce_->forget_exits();
+    // An output opened now is said (and its feedback resent) at the next
+    // scan, which a plug seen from an event must not leave to the period.
+    if (std::any_of(midi_.begin(), midi_.end(), [](auto& d) { return d->announcing(); }))
+      scan_soon(std::chrono::milliseconds(20));
   }
   schedule_scan();
 }
 
-void App::scan_soon() {
+void App::scan_soon(std::chrono::milliseconds delay) {
   // A plug announces a client, its ports and our own subscriptions (or a
   // board's tty and its links) in one burst: one scan a few milliseconds
   // later sees them all.
   if (announce_scan_due_ || stopping_) return;
   announce_scan_due_ = true;
-  announce_timer_.expires_after(std::chrono::milliseconds(5));
+  announce_timer_.expires_after(delay);
   announce_timer_.async_wait([this](boost::system::error_code ec) {
     announce_scan_due_ = false;
     if (!ec && !stopping_) scan_devices();

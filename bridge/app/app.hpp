@@ -119,7 +119,8 @@ class App : private RouterSink {
   void save_values(bool at_stop = false);
   void scan_devices();
   void schedule_scan();
-  void scan_soon();  ///< a scan in a few ms (ALSA or udev announced a change)
+  /// A scan in a few ms (ALSA, JACK or udev announced a change), unless one is due.
+  void scan_soon(std::chrono::milliseconds delay = std::chrono::milliseconds(5));
   void wait_midi();
   void on_midi_message(MidiDevice& dev, std::uint32_t port, const MidiMessage& m,
                        std::int64_t t_ns);

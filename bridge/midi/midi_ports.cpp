@@ -15,9 +15,6 @@
 #include <thread>
 #include <utility>
 
-#include <alsa/asoundlib.h>
-#include <jack/jack.h>
-#include <rtmidi/RtMidi.h>
 #include <spdlog/spdlog.h>
 
 #include "core/clock.hpp"
@@ -28,95 +25,20 @@ namespace csb {
 
 namespace {
 
-constexpr const char* kClientName = "csbridge";
-
-/// Our own ports (and another csbridge's) are never a device's: a `*` glob
-/// would otherwise read back its own feedback.
-bool own_port(const std::string& name) {
-  return glob_match_nocase("csbridge*", name);
-}
-
-/// Errors RtMidi reports on the loop thread (scanners, opening ports).
-struct LoopErrors {
-  bool any = false;
-  std::string text;
-  static void callback(RtMidiError::Type type, const std::string& text, void* user) {
-    auto* e = static_cast<LoopErrors*>(user);
-    e->any = true;
-    if (e->text.empty()) e->text = text;
-  }
-  void clear() {
-    any = false;
-    text.clear();
-  }
-};
-
-// ALSA's and JACK's libraries print to stderr on every failed attempt; the
-// service tells once, in its own log.
-void quiet_alsa(const char*, int, const char*, int, const char*, ...) {}
-void jack_to_debug(const char* text) {
-  spdlog::debug("jack: {}", text);
-}
-
-void quiet_libraries() {
-  static const bool done = [] {
-    snd_lib_error_set_handler(&quiet_alsa);
-    jack_set_error_function(&jack_to_debug);
-    jack_set_info_function(&jack_to_debug);
-    return true;
-  }();
-  (void)done;
-}
-
-/// Whether the API can be opened now, asked without RtMidi (which prints
-/// its complaint before an error callback can be set); why not in `why`.
-bool api_reachable(RtMidi::Api api, std::string& why) {
-  quiet_libraries();
-  if (api == RtMidi::LINUX_ALSA) {
-    if (::access("/dev/snd/seq", R_OK | W_OK) == 0) return true;
-    why = std::string("no ALSA sequencer (/dev/snd/seq: ") + std::strerror(errno) + ")";
-    return false;
-  }
-  jack_status_t status{};
-  jack_client_t* c = jack_client_open("csbridge-probe", JackNoStartServer, &status);
-  if (c) {
-    jack_client_close(c);
-    return true;
-  }
-  why = "no JACK server running";
-  if (const char* name = std::getenv("JACK_DEFAULT_SERVER"); name && *name)
-    why += std::string(" (server name '") + name + "')";
-  return false;
-}
-
-std::vector<RtMidi::Api> apis_for(MidiApi wanted) {
+std::vector<const char*> apis_for(MidiApi wanted) {
   switch (wanted) {
     case MidiApi::alsa:
-      return {RtMidi::LINUX_ALSA};
+      return {"alsa"};
     case MidiApi::jack:
-      return {RtMidi::UNIX_JACK};
+      return {"jack"};
     case MidiApi::automatic:
       break;
   }
-  return {RtMidi::LINUX_ALSA, RtMidi::UNIX_JACK};
+  return {"alsa", "jack"};
 }
 
-bool compiled(RtMidi::Api api) {
-  std::vector<RtMidi::Api> apis;
-  RtMidi::getCompiledApi(apis);
-  return std::find(apis.begin(), apis.end(), api) != apis.end();
-}
-
-/// The index of the port called `name` in `m`'s list now, or -1.
-int find_port(RtMidi& m, const std::string& name) {
-  unsigned n = m.getPortCount();
-  for (unsigned i = 0; i < n; ++i)
-    if (m.getPortName(i) == name) return static_cast<int>(i);
-  return -1;
-}
-
-/// The MIDI messages in `data` one by one (RtMidi sends one message per
-/// call; cc14 feedback is two). Calls f(ptr, len) for each.
+/// The MIDI messages in `data` one by one (a port takes one message per
+/// send; cc14 feedback is two). Calls f(ptr, len) for each.
 template <class F>
 void each_message(const std::uint8_t* data, std::size_t len, F&& f) {
   std::size_t i = 0;
@@ -129,13 +51,13 @@ void each_message(const std::uint8_t* data, std::size_t len, F&& f) {
   }
 }
 
-/// Closes RtMidi ports off the loop: closing a JACK output waits for the
-/// server's next cycle, up to a second when the server died.
+/// Closes ports off the loop: closing a JACK port is a request to the
+/// server, which a stalled server does not answer.
 class Closer {
  public:
   Closer() : thread_([this] { run(); }) {}
-  // At exit the ports still queued are left to the OS: closing each JACK
-  // output of a dead server would take a second, past the 2 s stop limit.
+  // At exit the ports still queued are left to the OS: a stalled server
+  // would hold each past the 2 s stop limit.
   ~Closer() {
     {
       std::lock_guard lk(mu_);
@@ -178,31 +100,11 @@ Closer& closer() {
   return c;
 }
 
-/// Longer than a JACK cycle in the periods a board uses (2048 frames at
-/// 44.1 kHz is 46 ms).
-constexpr auto kJackCycleGrace = std::chrono::milliseconds(100);
-
-/// RtMidi 5.0's JACK output frees its ring buffer before it closes its
-/// client, so a process cycle that passed its "port open?" check just before
-/// the close reads freed memory. Closing the port first and letting any
-/// cycle in flight end before the delete avoids that.
-void destroy(std::shared_ptr<RtMidiOut>& out) {
-  if (out && out->getCurrentApi() == RtMidi::UNIX_JACK && out->isPortOpen()) {
-    out->closePort();
-    std::this_thread::sleep_for(kJackCycleGrace);
-  }
-  out.reset();
-}
-template <class T>
-void destroy(std::shared_ptr<T>& p) {
-  p.reset();
-}
-
 template <class T>
 void close_later(std::unique_ptr<T> p) {
   if constexpr (requires { p->closing; })
     if (p) p->closing.store(true, std::memory_order_release);
-  if (p) closer().add([q = std::shared_ptr<T>(std::move(p))]() mutable { destroy(q); });
+  if (p) closer().add([q = std::shared_ptr<T>(std::move(p))]() mutable { q.reset(); });
 }
 
 }  // namespace
@@ -236,130 +138,65 @@ void MidiWaker::rearm() noexcept {
 
 // --- listing -------------------------------------------------------------
 
-/// Lists the port names of one API. ALSA through RtMidi (two unopened
-/// sequencer clients); JACK through a JACK client of its own that is never
-/// activated, so listing costs no process thread and no wake-ups, and a
-/// server that stops is noticed (jack_on_shutdown).
-struct MidiBackend::Scanner {
-  RtMidi::Api api;
-  LoopErrors errors;
-  std::unique_ptr<RtMidiIn> alsa_in;
-  std::unique_ptr<RtMidiOut> alsa_out;
-  jack_client_t* jack = nullptr;
-  std::atomic<bool> jack_gone{false};
+namespace {
 
-  /// Throws RtMidiError when the API cannot be opened.
-  explicit Scanner(RtMidi::Api a) : api(a) {
-    if (api == RtMidi::UNIX_JACK) {
-      jack_status_t status{};
-      jack = jack_client_open("csbridge-scan", JackNoStartServer, &status);
-      if (!jack) throw RtMidiError("cannot connect to the JACK server");
-      jack_on_shutdown(jack, &Scanner::on_jack_shutdown, this);
-      return;
-    }
-    alsa_in = std::make_unique<RtMidiIn>(api, kClientName);
-    alsa_in->setErrorCallback(&LoopErrors::callback, &errors);
-    alsa_out = std::make_unique<RtMidiOut>(api, kClientName);
-    alsa_out->setErrorCallback(&LoopErrors::callback, &errors);
-  }
-  ~Scanner() {
-    // After a shutdown the client is only memory; closing it is still right.
-    if (jack) jack_client_close(jack);
-  }
-  Scanner(const Scanner&) = delete;
-  Scanner& operator=(const Scanner&) = delete;
+std::unique_ptr<MidiTransport> open_transport(const char* api, std::function<void()> on_change,
+                                              bool active, std::string& why) {
+  if (std::string(api) == "alsa") return open_alsa_transport(why);
+  return open_jack_transport(std::move(on_change), active, why);
+}
 
-  static void on_jack_shutdown(void* self) {
-    static_cast<Scanner*>(self)->jack_gone.store(true, std::memory_order_release);
-  }
-
-  /// The names of the ports we can read (input) or write (!input), ours
-  /// excluded; false when listing failed or the server went away.
-  bool list(bool input, std::vector<std::string>& names) {
-    names.clear();
-    if (jack) {
-      if (jack_gone.load(std::memory_order_acquire)) return false;
-      // Sources are JACK output ports, destinations JACK input ports.
-      const char** ports = jack_get_ports(jack, nullptr, JACK_DEFAULT_MIDI_TYPE,
-                                          input ? JackPortIsOutput : JackPortIsInput);
-      for (const char** p = ports; p && *p; ++p)
-        if (!own_port(*p)) names.emplace_back(*p);
-      if (ports) jack_free(ports);
-      return !jack_gone.load(std::memory_order_acquire);
-    }
-    errors.clear();
-    RtMidi& m = input ? static_cast<RtMidi&>(*alsa_in) : static_cast<RtMidi&>(*alsa_out);
-    unsigned n = m.getPortCount();
-    for (unsigned i = 0; i < n; ++i) {
-      std::string name = m.getPortName(i);
-      if (!name.empty() && !own_port(name)) names.push_back(std::move(name));
-    }
-    return !errors.any;
-  }
-};
+}  // namespace
 
 std::vector<MidiPortName> list_all_midi_ports(std::vector<std::string>& problems) {
   std::vector<MidiPortName> out;
-  for (RtMidi::Api api : {RtMidi::LINUX_ALSA, RtMidi::UNIX_JACK}) {
-    const std::string api_name = RtMidi::getApiName(api);
-    if (!compiled(api)) {
-      problems.push_back(api_name + ": not built into this RtMidi");
+  for (const char* api : {"alsa", "jack"}) {
+    std::string why;
+    auto t = open_transport(api, {}, /*active=*/false, why);
+    if (!t) {
+      problems.push_back(std::string(api) + ": " + why);
       continue;
     }
-    if (std::string why; !api_reachable(api, why)) {
-      problems.push_back(api_name + ": " + why);
+    std::vector<MidiPortName> found;
+    bool ok = true;
+    for (bool input : {true, false}) {
+      std::vector<std::string> names;
+      if (!t->list(input, names)) ok = false;
+      for (auto& n : names) found.push_back({api, n, input});
+    }
+    if (!ok) {
+      problems.push_back(std::string(api) + ": " + t->why());
       continue;
     }
-    try {
-      MidiBackend::Scanner s(api);
-      for (bool input : {true, false}) {
-        std::vector<std::string> names;
-        if (!s.list(input, names))
-          throw RtMidiError(s.errors.text.empty() ? "listing failed" : s.errors.text);
-        for (auto& n : names) out.push_back({api_name, n, input});
-      }
-    } catch (const RtMidiError& e) {
-      problems.push_back(api_name + ": " + e.getMessage());
-    }
+    out.insert(out.end(), found.begin(), found.end());
   }
   return out;
 }
 
 // --- MidiBackend ---------------------------------------------------------
 
-MidiBackend::MidiBackend(MidiApi api) : wanted_(api) {}
+MidiBackend::MidiBackend(MidiApi api, std::function<void()> on_change)
+    : wanted_(api), on_change_(std::move(on_change)) {}
 MidiBackend::~MidiBackend() = default;
 
 const char* MidiBackend::api_name() const {
-  if (!available()) return "";
-  return api_ == RtMidi::LINUX_ALSA ? "alsa" : "jack";
+  return transport_ ? transport_->name() : "";
 }
 
 bool MidiBackend::open_api() {
   std::string why;
-  for (RtMidi::Api api : apis_for(wanted_)) {
-    const std::string name = RtMidi::getApiName(api);
-    if (!compiled(api)) {
-      why += (why.empty() ? "" : "; ") + name + ": not built into RtMidi";
-      continue;
-    }
-    if (std::string reason; !api_reachable(api, reason)) {
-      why += (why.empty() ? "" : "; ") + name + ": " + reason;
-      continue;
-    }
-    try {
-      scanner_ = std::make_unique<Scanner>(api);
-      api_ = api;
-      ok_ = true;
+  for (const char* api : apis_for(wanted_)) {
+    std::string reason;
+    if (auto t = open_transport(api, on_change_, /*active=*/true, reason)) {
+      transport_ = std::move(t);
       if (told_unavailable_)
-        spdlog::info("midi: {} is available now", name);
+        spdlog::info("midi: {} is available now", api);
       else
-        spdlog::debug("midi: using {}", name);
+        spdlog::debug("midi: using {}", api);
       told_unavailable_ = false;
       return true;
-    } catch (const RtMidiError& e) {
-      why += (why.empty() ? "" : "; ") + name + ": " + e.getMessage();
     }
+    why += (why.empty() ? "" : "; ") + std::string(api) + ": " + reason;
   }
   if (!told_unavailable_)
     spdlog::warn(
@@ -370,8 +207,7 @@ bool MidiBackend::open_api() {
 }
 
 void MidiBackend::close_api() {
-  scanner_.reset();
-  ok_ = false;
+  transport_.reset();
   inputs_.clear();
   outputs_.clear();
 }
@@ -382,12 +218,12 @@ bool MidiBackend::refresh() {
     outputs_.clear();
     return false;
   }
-  if (!scanner_->list(true, inputs_) || !scanner_->list(false, outputs_)) {
-    if (scanner_->jack_gone.load())
+  if (!transport_->list(true, inputs_) || !transport_->list(false, outputs_)) {
+    if (std::string(transport_->name()) == "jack")
       spdlog::warn(
           "midi: the JACK server stopped; its ports are closed, looking for it every scan");
     else
-      spdlog::warn("midi: listing ports failed ({}); opening the API again", scanner_->errors.text);
+      spdlog::warn("midi: listing ports failed ({}); opening the API again", transport_->why());
     close_api();
     told_unavailable_ = true;  // its return is said once, as "available now"
     return false;
@@ -404,28 +240,24 @@ struct MidiInEvent {
 
 struct MidiDevice::InPort {
   std::string name;
-  std::unique_ptr<RtMidiIn> in;
+  std::unique_ptr<MidiInput> in;
   std::shared_ptr<MidiWaker> waker;  // outlives the device if a callback is late
   MidiDecoder decoder;               // MIDI thread only
   SpscRing<MidiInEvent, 1024> ring;
   MidiInCounters counters;
-  LoopErrors open_errors;  // written only on the opening thread
-  std::thread::id opener = std::this_thread::get_id();
-  std::atomic<bool> opened{false};
-  std::atomic<std::uint64_t> rtmidi_errors{0};
   std::atomic<bool> closing{false};  // set before closing: the loop no longer listens
 
-  // The port closes (its thread stops) before the ring it writes goes.
+  // The port closes (its callbacks end) before the ring it writes goes.
   ~InPort() { in.reset(); }
 
-  // The MIDI thread: decode, stamp, queue, wake.
-  static void callback(double, std::vector<unsigned char>* bytes, void* user) {
+  // The MIDI thread (JACK's process thread included): decode, stamp, queue, wake.
+  static void callback(void* user, const std::uint8_t* bytes, std::size_t len) noexcept {
     auto* p = static_cast<InPort*>(user);
-    if (!bytes || bytes->empty() || p->closing.load(std::memory_order_acquire)) return;
+    if (p->closing.load(std::memory_order_acquire)) return;
     const std::int64_t t = steady_ns();
     bool queued = false;
     p->decoder.feed(
-        bytes->data(), bytes->size(),
+        bytes, len,
         [&](const MidiMessage& m) {
           if (p->ring.push({t, m})) {
             queued = true;
@@ -443,41 +275,19 @@ struct MidiDevice::InPort {
                                     std::memory_order_relaxed);
     if (queued) p->waker->wake();
   }
-
-  // Errors RtMidi reports once the port runs may come from its own thread.
-  static void error(RtMidiError::Type type, const std::string& text, void* user) {
-    auto* p = static_cast<InPort*>(user);
-    if (!p->opened.load(std::memory_order_acquire) && std::this_thread::get_id() == p->opener) {
-      LoopErrors::callback(type, text, &p->open_errors);
-      return;
-    }
-    p->rtmidi_errors.fetch_add(1, std::memory_order_relaxed);
-  }
+  std::uint64_t errors() const { return in ? in->errors() : 0; }
 };
 
 struct MidiDevice::OutPort {
   // Taken by the loop (open, close) and the writer thread (send) only.
   std::atomic_flag lock = ATOMIC_FLAG_INIT;
-  RtMidiOut* out = nullptr;  // under lock
+  MidiOutput* out = nullptr;  // under lock
   std::atomic<bool> open{false};
   /// Closed by the loop while the writer held the lock: whoever holds it
   /// next hands `out` to the closer.
   std::atomic<bool> held{false};
-  bool refused = false;    // under lock: RtMidi reported an error during a send
-  std::string name;        // loop thread
-  bool announce = false;   // loop thread: opened, on_state not called yet
-  LoopErrors open_errors;  // written only on the opening thread
-  std::thread::id opener = std::this_thread::get_id();
-
-  static void error(RtMidiError::Type type, const std::string& text, void* user) {
-    auto* p = static_cast<OutPort*>(user);
-    if (!p->open.load(std::memory_order_acquire)) {
-      if (std::this_thread::get_id() != p->opener) return;
-      LoopErrors::callback(type, text, &p->open_errors);
-      return;
-    }
-    p->refused = true;  // called inside sendMessage, under lock
-  }
+  std::string name;       // loop thread
+  bool announce = false;  // loop thread: opened, on_state not called yet
 
   void lock_wait() {
     while (lock.test_and_set(std::memory_order_acquire)) {
@@ -488,7 +298,7 @@ struct MidiDevice::OutPort {
 };
 
 /// What try_send queued, for the writer thread.
-/// How often the writer tries a message RtMidi refuses, 1 ms apart.
+/// How often the writer tries a message a port refuses, 1 ms apart.
 constexpr int kSendAttempts = 20;
 
 struct MidiDevice::Writer {
@@ -528,7 +338,7 @@ MidiDevice::~MidiDevice() {
     // A port closed just as the writer let go of it is handed over here.
     for (auto& o : out_)
       if (o->held.exchange(false))
-        close_later(std::unique_ptr<RtMidiOut>(std::exchange(o->out, nullptr)));
+        close_later(std::unique_ptr<MidiOutput>(std::exchange(o->out, nullptr)));
   }
 }
 
@@ -545,20 +355,24 @@ void MidiDevice::write_loop() {
       OutPort& o = *op;
       if (!o.open.load(std::memory_order_acquire) && !o.held.load()) continue;
       o.lock_wait();  // the loop only holds it to swap the port in or out
-      // A message RtMidi refuses (JACK's ring full) is sent again a little
+      // A message the port refuses (its queue full) is sent again a little
       // later: this thread may wait, the performance never does.
+      // A cc14 whose first message went is continued from its second.
+      bool refused = true;
+      std::size_t done = 0;
       for (int attempt = 0; attempt < kSendAttempts && o.out && o.open.load(); ++attempt) {
         if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        o.refused = false;
-        try {
-          each_message(item.bytes, item.len,
-                       [&](const std::uint8_t* m, std::size_t n) { o.out->sendMessage(m, n); });
-        } catch (...) {
-          o.refused = true;
-        }
-        if (!o.refused) break;
+        refused = false;
+        each_message(item.bytes + done, item.len - done, [&](const std::uint8_t* m, std::size_t n) {
+          if (refused) return;
+          if (o.out->send(m, n))
+            done += n;
+          else
+            refused = true;
+        });
+        if (!refused) break;
       }
-      if (o.out && o.open.load()) (o.refused ? send_failures_ : sent_).fetch_add(1);
+      if (o.out && o.open.load()) (refused ? send_failures_ : sent_).fetch_add(1);
       o.unlock();
       hand_over_if_held(o);
     }
@@ -571,7 +385,7 @@ void MidiDevice::hand_over_if_held(OutPort& o) {
   if (!o.held.load()) return;
   o.lock_wait();
   if (o.held.exchange(false))
-    close_later(std::unique_ptr<RtMidiOut>(std::exchange(o.out, nullptr)));
+    close_later(std::unique_ptr<MidiOutput>(std::exchange(o.out, nullptr)));
   o.unlock();
 }
 
@@ -583,32 +397,22 @@ void MidiDevice::close_output(OutPort& o) {
   o.held = true;
   if (!o.try_lock()) return;
   o.held = false;
-  std::unique_ptr<RtMidiOut> out(std::exchange(o.out, nullptr));
+  std::unique_ptr<MidiOutput> out(std::exchange(o.out, nullptr));
   o.unlock();
   close_later(std::move(out));
 }
 
-void MidiDevice::open_input(std::size_t slot, const MidiBackend& backend, const std::string& name) {
+void MidiDevice::open_input(std::size_t slot, MidiTransport& transport, const std::string& name) {
   auto p = std::make_unique<InPort>();
   p->waker = waker_;
-  try {
-    p->in = std::make_unique<RtMidiIn>(static_cast<RtMidi::Api>(backend.rtmidi_api()), kClientName);
-    p->in->setErrorCallback(&InPort::error, p.get());
-    int i = find_port(*p->in, name);
-    if (i < 0) throw RtMidiError("the port went away while opening it");
-    p->in->ignoreTypes(/*sysex=*/false, /*time=*/false, /*sense=*/true);
-    p->in->setCallback(&InPort::callback, p.get());
-    p->in->openPort(static_cast<unsigned>(i), "in " + config_.name);
-    if (p->open_errors.any || !p->in->isPortOpen())
-      throw RtMidiError(p->open_errors.any ? p->open_errors.text : "not opened");
-  } catch (const RtMidiError& e) {
-    last_error_ = "cannot open MIDI input '" + name + "': " + e.getMessage();
+  std::string error;
+  p->in = transport.open_input(name, "in " + config_.name, &InPort::callback, p.get(), error);
+  if (!p->in) {
+    last_error_ = "cannot open MIDI input '" + name + "': " + error;
     spdlog::warn("device {}: {}", config_.name, last_error_);
-    close_later(std::move(p));
     return;
   }
   p->name = name;
-  p->opened = true;
   in_[slot] = std::move(p);
   ++connects_;
   last_error_.clear();
@@ -616,29 +420,18 @@ void MidiDevice::open_input(std::size_t slot, const MidiBackend& backend, const 
   if (on_state_) on_state_(*this, static_cast<std::uint32_t>(slot), false, true);
 }
 
-void MidiDevice::open_output(std::size_t slot, const MidiBackend& backend,
-                             const std::string& name) {
+void MidiDevice::open_output(std::size_t slot, MidiTransport& transport, const std::string& name) {
   OutPort& o = *out_[slot];
-  o.open_errors.clear();
-  std::unique_ptr<RtMidiOut> out;
-  try {
-    out = std::make_unique<RtMidiOut>(static_cast<RtMidi::Api>(backend.rtmidi_api()), kClientName);
-    out->setErrorCallback(&OutPort::error, &o);
-    int i = find_port(*out, name);
-    if (i < 0) throw RtMidiError("the port went away while opening it");
-    out->openPort(static_cast<unsigned>(i), "feedback " + config_.name);
-    if (o.open_errors.any || !out->isPortOpen())
-      throw RtMidiError(o.open_errors.any ? o.open_errors.text : "not opened");
-  } catch (const RtMidiError& e) {
-    last_error_ = "cannot open MIDI output '" + name + "': " + e.getMessage();
+  std::string error;
+  std::unique_ptr<MidiOutput> out = transport.open_output(name, "feedback " + config_.name, error);
+  if (!out) {
+    last_error_ = "cannot open MIDI output '" + name + "': " + error;
     spdlog::warn("device {}: {}", config_.name, last_error_);
-    close_later(std::move(out));
     return;
   }
   o.name = name;
   o.lock_wait();
   o.out = out.release();
-  o.refused = false;
   o.open.store(true, std::memory_order_release);
   o.unlock();
   outputs_open_.fetch_add(1);
@@ -656,8 +449,8 @@ void MidiDevice::scan(const MidiBackend& backend, std::vector<std::string>& take
   // A port that exited is gone even when one of the same name is listed
   // again: its subscriptions went with it. Closed here and, its name free
   // again, opened anew below.
-  auto gone = [&](const std::vector<std::string>& names, const std::string& n) {
-    return !listed(names, n) || (exited && exited(n));
+  auto gone = [&](const std::vector<std::string>& names, const std::string& n, bool alive) {
+    return !alive || !listed(names, n) || (exited && exited(n));
   };
   auto release = [](std::vector<std::string>& taken, const std::string& n) {
     auto it = std::find(taken.begin(), taken.end(), n);
@@ -672,21 +465,21 @@ void MidiDevice::scan(const MidiBackend& backend, std::vector<std::string>& take
   }
   // Gone from the list (or the API went away): closed, looked for again.
   for (std::size_t s = 0; s < kMaxPorts; ++s) {
-    if (in_[s] && gone(backend.inputs(), in_[s]->name)) {
+    if (in_[s] && gone(backend.inputs(), in_[s]->name, in_[s]->in->alive())) {
       drain();
       std::string name = in_[s]->name;
       release(taken_in, name);
       closed_.messages += in_[s]->counters.messages.load();
       closed_.overflow += in_[s]->counters.overflow.load();
       closed_.sysex += in_[s]->counters.sysex.load();
-      closed_.decode_errors += in_[s]->counters.decode_errors.load() + in_[s]->rtmidi_errors.load();
+      closed_.decode_errors += in_[s]->counters.decode_errors.load() + in_[s]->errors();
       close_later(std::move(in_[s]));
       spdlog::warn("device {}: MIDI input '{}' went away; looking for it every scan", config_.name,
                    name);
       if (on_state_) on_state_(*this, static_cast<std::uint32_t>(s), false, false);
     }
     OutPort& o = *out_[s];
-    if (o.open.load() && gone(backend.outputs(), o.name)) {
+    if (o.open.load() && gone(backend.outputs(), o.name, o.out->alive())) {
       release(taken_out, o.name);
       close_output(o);
       spdlog::warn("device {}: MIDI output '{}' went away", config_.name, o.name);
@@ -698,7 +491,7 @@ void MidiDevice::scan(const MidiBackend& backend, std::vector<std::string>& take
     if (!glob_match_nocase(config_.glob, name) || listed(taken_in, name)) continue;
     auto free = std::find_if(std::begin(in_), std::end(in_), [](auto& p) { return !p; });
     if (free == std::end(in_)) break;
-    open_input(static_cast<std::size_t>(free - std::begin(in_)), backend, name);
+    open_input(static_cast<std::size_t>(free - std::begin(in_)), *backend.transport(), name);
     if (*free) taken_in.push_back(name);
   }
   if (!wants_output_) return;
@@ -708,7 +501,7 @@ void MidiDevice::scan(const MidiBackend& backend, std::vector<std::string>& take
     auto free = std::find_if(std::begin(out_), std::end(out_),
                              [](auto& o) { return !o->open && !o->held; });
     if (free == std::end(out_)) break;
-    open_output(static_cast<std::size_t>(free - std::begin(out_)), backend, name);
+    open_output(static_cast<std::size_t>(free - std::begin(out_)), *backend.transport(), name);
     if ((*free)->open) taken_out.push_back(name);
   }
 }
@@ -758,6 +551,11 @@ bool MidiDevice::connected() const {
   return false;
 }
 
+bool MidiDevice::announcing() const {
+  return std::any_of(std::begin(out_), std::end(out_),
+                     [](auto& o) { return o->announce && o->open.load(); });
+}
+
 std::vector<std::string> MidiDevice::input_names() const {
   std::vector<std::string> v;
   for (auto& p : in_)
@@ -796,7 +594,7 @@ std::uint64_t MidiDevice::sysex() const {
 std::uint64_t MidiDevice::decode_errors() const {
   std::uint64_t n = closed_.decode_errors.load();
   for (auto& p : in_)
-    if (p) n += p->counters.decode_errors.load() + p->rtmidi_errors.load();
+    if (p) n += p->counters.decode_errors.load() + p->errors();
   return n;
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// MIDI ports (SPEC §3, §5): the only code that includes RtMidi.
+// MIDI devices (SPEC §3, §5) on a MIDI API (midi_transport.hpp).
 //
 // - MidiBackend picks the API (`midi.api`; auto: ALSA, then JACK), lists the
 //   port names each scan, and tells once when no API can be opened.
@@ -8,15 +8,14 @@
 //   too when it has feedback. Ports are matched by name on every scan, never
 //   by number; a port that leaves the list is closed and looked for again.
 //
-// Threads: RtMidi calls the input callback on its own thread (ALSA) or in the
-// JACK process thread. The callback decodes the bytes, stamps them with the
+// Threads: the input callback runs on RtMidi's thread of the port (ALSA) or
+// in JACK's process thread. It decodes the bytes, stamps them with the
 // steady clock in ns, pushes whole messages onto the port's bounded SPSC ring
 // and wakes the loop through one eventfd (one write per burst). Feedback
 // goes out on a writer thread of each device that has output ports:
 // try_send (any thread, the performance thread's included) only queues the
-// bytes, since RtMidi's JACK send spins until its ring has room (which only
-// the server's cycle makes).
-// Everything else runs on the loop thread.
+// bytes; the writer tries a message a port refuses (its queue full) again,
+// 1 ms apart. Everything else runs on the loop thread.
 
 #include <atomic>
 #include <cstdint>
@@ -29,6 +28,7 @@
 #include "core/midi.hpp"
 #include "core/router.hpp"
 #include "engine/engine.hpp"
+#include "midi/midi_transport.hpp"
 
 namespace csb {
 
@@ -61,32 +61,28 @@ std::vector<MidiPortName> list_all_midi_ports(std::vector<std::string>& problems
 
 class MidiBackend {
  public:
-  explicit MidiBackend(MidiApi api);
+  /// `on_change`: see open_jack_transport (ALSA's news comes from AlsaAnnounce).
+  explicit MidiBackend(MidiApi api, std::function<void()> on_change = {});
   ~MidiBackend();
 
   /// Reads both port lists again, opening the API first when none is open.
   /// False when no API can be opened (logged once, until one opens).
   bool refresh();
-  bool available() const { return scanner_ != nullptr && ok_; }
+  bool available() const { return transport_ != nullptr; }
   /// "alsa", "jack", or "" when none is open.
   const char* api_name() const;
   const std::vector<std::string>& inputs() const { return inputs_; }
   const std::vector<std::string>& outputs() const { return outputs_; }
-  int rtmidi_api() const { return api_; }
+  /// The open API; nullptr when none is.
+  MidiTransport* transport() const { return transport_.get(); }
 
  private:
   bool open_api();
   void close_api();
 
   MidiApi wanted_;
-  int api_ = 0;  // RtMidi::Api of the open scanners
-
- public:
-  struct Scanner;  // lists the port names of one API
-
- private:
-  std::unique_ptr<Scanner> scanner_;
-  bool ok_ = false;
+  std::function<void()> on_change_;
+  std::unique_ptr<MidiTransport> transport_;
   bool told_unavailable_ = false;
   std::vector<std::string> inputs_, outputs_;
 };
@@ -115,7 +111,8 @@ class MidiDevice : public FeedbackPort {
   /// Whether a port of this name left since the last scan (ALSA's
   /// announcements), whatever the lists say now.
   using Exited = std::function<bool(const std::string& name)>;
-  /// Closes ports gone from the backend's lists, or that `exited`, and opens
+  /// Closes ports gone from the backend's lists, that `exited`, or whose link
+  /// the API dropped (MidiInput::alive), and opens
   /// new matching ones. `taken_*`: port names already held (a port goes to
   /// the first device whose glob matches it); the ports opened here are
   /// added, the ones closed removed.
@@ -136,6 +133,8 @@ class MidiDevice : public FeedbackPort {
   void set_index(std::uint32_t index) { index_ = index; }
   bool wants_output() const { return wants_output_; }
   bool connected() const;
+  /// An output opened that the next scan will say (on_state) and resend to.
+  bool announcing() const;
   /// Names of the open input and output ports.
   std::vector<std::string> input_names() const;
   std::vector<std::string> output_names() const;
@@ -158,8 +157,8 @@ class MidiDevice : public FeedbackPort {
   void write_loop();
   /// Writer thread: closes the port the loop closed while this thread sent.
   void hand_over_if_held(OutPort& o);
-  void open_input(std::size_t slot, const MidiBackend& backend, const std::string& name);
-  void open_output(std::size_t slot, const MidiBackend& backend, const std::string& name);
+  void open_input(std::size_t slot, MidiTransport& transport, const std::string& name);
+  void open_output(std::size_t slot, MidiTransport& transport, const std::string& name);
   /// Takes the port out of try_send's reach and closes it off the loop.
   void close_output(OutPort& o);
 
@@ -171,7 +170,7 @@ class MidiDevice : public FeedbackPort {
   OnState on_state_;
   std::unique_ptr<InPort> in_[kMaxPorts];
   // Made once and never replaced: try_send walks them from any thread, each
-  // guarded by its own lock around the RtMidiOut it may hold.
+  // guarded by its own lock around the MidiOutput it may hold.
   std::unique_ptr<OutPort> out_[kMaxPorts];
   std::atomic<int> outputs_open_{0};
   std::unique_ptr<Writer> writer_;  // with wants_output_ only

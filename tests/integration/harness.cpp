@@ -191,8 +191,13 @@ Bridge::Bridge(const TempDir& dir, const std::string& config, std::vector<std::s
 
 Bridge::~Bridge() {
   if (pid_ > 0 && !exit_code_) {
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
+    // Stopped as the service is, so it leaves JACK's graph: a client that
+    // dies in it holds a sync-mode server for ten times its timeout.
+    ::kill(pid_, SIGTERM);
+    if (!wait_exit(std::chrono::seconds(3))) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
   }
 }
 

@@ -43,6 +43,8 @@ class JackServer {
   void freeze(bool frozen);
   const std::string& name() const { return name_; }
   const std::string& error() const { return error_; }
+  /// What jackd printed so far (for a failure's message).
+  std::string log() const;
 
  private:
   std::string name_;
@@ -65,6 +67,9 @@ class TestController {
   /// Closes both ports (unplugging it).
   void close();
   bool is_open() const { return out_ != nullptr; }
+  /// Opens jackd refused and open() tried again (each may have been seen
+  /// as a plug).
+  int retries() const { return retries_; }
 
   void send(const std::vector<std::uint8_t>& bytes);
   void cc(int ch, int n, int v) {
@@ -80,6 +85,7 @@ class TestController {
  private:
   static void on_message(double, std::vector<unsigned char>* m, void* self);
   std::string client_, port_;
+  int retries_ = 0;
   std::unique_ptr<RtMidiOut> out_;
   std::unique_ptr<RtMidiIn> in_;
   std::mutex mu_;

@@ -8,14 +8,12 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <thread>
 
 #include <alsa/asoundlib.h>
-#include <jack/jack.h>
 #include <rtmidi/RtMidi.h>
-#include <spdlog/spdlog.h>
 
-#include "core/text.hpp"
 #include "midi/midi_transport.hpp"
 
 namespace csb {
@@ -38,9 +36,6 @@ struct Errors {
 };
 
 void quiet_alsa(const char*, int, const char*, int, const char*, ...) {}
-void jack_to_debug(const char* text) {
-  spdlog::debug("jack: {}", text);
-}
 
 /// The index of the port called `name` in `m`'s list now, or -1.
 int find_port(RtMidi& m, const std::string& name) {
@@ -50,21 +45,22 @@ int find_port(RtMidi& m, const std::string& name) {
   return -1;
 }
 
-class AlsaInput final : public MidiInput {
+/// One RtMidiIn or RtMidiOut (a sequencer client of its own) opened on the
+/// port `name`; the errors RtMidi reports while opening fail the open, the
+/// ones after it are counted.
+template <class R>
+class AlsaPort {
  public:
-  AlsaInput(MidiBytesFn fn, void* user) : fn_(fn), user_(user) {}
-  ~AlsaInput() override { in_.reset(); }  // RtMidi's thread stops here
-
-  bool open(const std::string& name, const std::string& label, std::string& error) {
+  bool open(const std::string& name, const std::string& label, std::string& error,
+            const std::function<void(R&)>& before_open = {}) {
     try {
-      in_ = std::make_unique<RtMidiIn>(RtMidi::LINUX_ALSA, kMidiClientName);
-      in_->setErrorCallback(&AlsaInput::on_error, this);
-      int i = find_port(*in_, name);
+      port_ = std::make_unique<R>(RtMidi::LINUX_ALSA, kMidiClientName);
+      port_->setErrorCallback(&AlsaPort::on_error, this);
+      int i = find_port(*port_, name);
       if (i < 0) throw RtMidiError("the port went away while opening it");
-      in_->ignoreTypes(/*sysex=*/false, /*time=*/false, /*sense=*/true);
-      in_->setCallback(&AlsaInput::on_message, this);
-      in_->openPort(static_cast<unsigned>(i), label);
-      if (open_errors_.any || !in_->isPortOpen())
+      if (before_open) before_open(*port_);
+      port_->openPort(static_cast<unsigned>(i), label);
+      if (open_errors_.any || !port_->isPortOpen())
         throw RtMidiError(open_errors_.any ? open_errors_.text : "not opened");
     } catch (const RtMidiError& e) {
       error = e.getMessage();
@@ -72,6 +68,38 @@ class AlsaInput final : public MidiInput {
     }
     opened_.store(true, std::memory_order_release);
     return true;
+  }
+
+ protected:
+  // Errors once the port runs may come from RtMidi's own thread.
+  static void on_error(RtMidiError::Type type, const std::string& text, void* self) {
+    auto* p = static_cast<AlsaPort*>(self);
+    if (!p->opened_.load(std::memory_order_acquire)) {
+      if (std::this_thread::get_id() == p->opener_) Errors::callback(type, text, &p->open_errors_);
+      return;
+    }
+    p->errors_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  std::unique_ptr<R> port_;
+  std::atomic<std::uint64_t> errors_{0};
+
+ private:
+  Errors open_errors_;  // the opening thread only
+  std::thread::id opener_ = std::this_thread::get_id();
+  std::atomic<bool> opened_{false};
+};
+
+class AlsaInput final : public MidiInput, public AlsaPort<RtMidiIn> {
+ public:
+  AlsaInput(MidiBytesFn fn, void* user) : fn_(fn), user_(user) {}
+  ~AlsaInput() override { port_.reset(); }  // RtMidi's thread stops here
+
+  bool open(const std::string& name, const std::string& label, std::string& error) {
+    return AlsaPort::open(name, label, error, [this](RtMidiIn& in) {
+      in.ignoreTypes(/*sysex=*/false, /*time=*/false, /*sense=*/true);
+      in.setCallback(&AlsaInput::on_message, this);
+    });
   }
   std::uint64_t errors() const override { return errors_.load(std::memory_order_relaxed); }
 
@@ -80,69 +108,23 @@ class AlsaInput final : public MidiInput {
     auto* p = static_cast<AlsaInput*>(self);
     if (bytes && !bytes->empty()) p->fn_(p->user_, bytes->data(), bytes->size());
   }
-  // Errors once the port runs may come from RtMidi's own thread.
-  static void on_error(RtMidiError::Type type, const std::string& text, void* self) {
-    auto* p = static_cast<AlsaInput*>(self);
-    if (!p->opened_.load(std::memory_order_acquire) && std::this_thread::get_id() == p->opener_) {
-      Errors::callback(type, text, &p->open_errors_);
-      return;
-    }
-    p->errors_.fetch_add(1, std::memory_order_relaxed);
-  }
-
   MidiBytesFn fn_;
   void* user_;
-  std::unique_ptr<RtMidiIn> in_;
-  Errors open_errors_;  // the opening thread only
-  std::thread::id opener_ = std::this_thread::get_id();
-  std::atomic<bool> opened_{false};
-  std::atomic<std::uint64_t> errors_{0};
 };
 
-class AlsaOutput final : public MidiOutput {
+class AlsaOutput final : public MidiOutput, public AlsaPort<RtMidiOut> {
  public:
-  bool open(const std::string& name, const std::string& label, std::string& error) {
-    try {
-      out_ = std::make_unique<RtMidiOut>(RtMidi::LINUX_ALSA, kMidiClientName);
-      out_->setErrorCallback(&AlsaOutput::on_error, this);
-      int i = find_port(*out_, name);
-      if (i < 0) throw RtMidiError("the port went away while opening it");
-      out_->openPort(static_cast<unsigned>(i), label);
-      if (open_errors_.any || !out_->isPortOpen())
-        throw RtMidiError(open_errors_.any ? open_errors_.text : "not opened");
-    } catch (const RtMidiError& e) {
-      error = e.getMessage();
-      return false;
-    }
-    opened_.store(true, std::memory_order_release);
-    return true;
-  }
-  // Every sequencer client is non-blocking: a full queue is an error, not a wait.
+  // Every sequencer client is non-blocking: a full queue is an error (which
+  // RtMidi reports through on_error, on this thread), not a wait.
   bool send(const std::uint8_t* data, std::size_t len) noexcept override {
-    refused_ = false;
+    const std::uint64_t before = errors_.load(std::memory_order_relaxed);
     try {
-      out_->sendMessage(data, len);
+      port_->sendMessage(data, len);
     } catch (...) {
       return false;
     }
-    return !refused_;
+    return errors_.load(std::memory_order_relaxed) == before;
   }
-
- private:
-  static void on_error(RtMidiError::Type type, const std::string& text, void* self) {
-    auto* p = static_cast<AlsaOutput*>(self);
-    if (!p->opened_.load(std::memory_order_acquire)) {
-      if (std::this_thread::get_id() == p->opener_) Errors::callback(type, text, &p->open_errors_);
-      return;
-    }
-    p->refused_ = true;  // called inside sendMessage, on the writer thread
-  }
-
-  std::unique_ptr<RtMidiOut> out_;
-  bool refused_ = false;  // the writer thread only
-  Errors open_errors_;
-  std::thread::id opener_ = std::this_thread::get_id();
-  std::atomic<bool> opened_{false};
 };
 
 class AlsaTransport final : public MidiTransport {
@@ -165,8 +147,7 @@ class AlsaTransport final : public MidiTransport {
     unsigned n = m.getPortCount();
     for (unsigned i = 0; i < n; ++i) {
       std::string name = m.getPortName(i);
-      if (!name.empty() && !glob_match_nocase(std::string(kMidiClientName) + "*", name))
-        names.push_back(std::move(name));
+      if (!name.empty() && !own_midi_port(name)) names.push_back(std::move(name));
     }
     return !errors_.any;
   }
@@ -193,18 +174,14 @@ class AlsaTransport final : public MidiTransport {
 
 }  // namespace
 
-void quiet_midi_libraries() {
-  static const bool done = [] {
+bool alsa_reachable(std::string& why) {
+  // alsa-lib prints to stderr on every failed attempt; the service tells
+  // once, in its own log.
+  static const bool quiet = [] {
     snd_lib_error_set_handler(&quiet_alsa);
-    jack_set_error_function(&jack_to_debug);
-    jack_set_info_function(&jack_to_debug);
     return true;
   }();
-  (void)done;
-}
-
-bool alsa_reachable(std::string& why) {
-  quiet_midi_libraries();
+  (void)quiet;
   if (::access("/dev/snd/seq", R_OK | W_OK) == 0) return true;
   why = std::string("no ALSA sequencer (/dev/snd/seq: ") + std::strerror(errno) + ")";
   return false;

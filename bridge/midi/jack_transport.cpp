@@ -5,14 +5,18 @@
 // a bounded ring, so a send never waits for the server. Port registrations
 // are passed on as they happen.
 //
-// Threads: every request to the server (register, connect, disconnect,
-// unregister, deactivate, close) runs on one request thread of the client,
-// in order: libjack's request channel of a client is one socket, which two
-// threads writing at once garble. The loop waits for an open at most
-// kOpenLimit (a stalled server answers nothing); a port closing leaves the
-// process callback's reach on the closer thread (waiting for the cycle in
-// flight) and is unregistered later on the request thread. The process
-// callback never waits and never allocates.
+// Threads: every request to the server once the client is open (register,
+// connect, disconnect, unregister, deactivate, close) runs on one request
+// thread of the client, in order: libjack's request channel of a client is
+// one socket, which two threads writing at once garble. The loop opens the
+// client (as it opens ALSA's) and waits for a port's open at most
+// kOpenLimit (a stalled server answers nothing). A port closing leaves the
+// process callback's reach on the closer thread, waiting for the cycle in
+// flight, and is unregistered later on the request thread; an output stays
+// muted (its buffer cleared every cycle) until it is disconnected, so its
+// last messages are not delivered again. The process callback never waits
+// and never allocates. JACK's notification thread runs the registration
+// callback, which posts a scan.
 
 #include <jack/jack.h>
 #include <jack/midiport.h>
@@ -25,13 +29,12 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
-#include <deque>
 #include <future>
 #include <mutex>
 #include <thread>
 
 #include "core/spsc.hpp"
-#include "core/text.hpp"
+#include "midi/job_thread.hpp"
 #include "midi/midi_transport.hpp"
 
 namespace csb {
@@ -43,68 +46,15 @@ using namespace std::chrono_literals;
 /// How long the loop waits for the server to register and connect a port.
 constexpr auto kOpenLimit = 250ms;
 
-/// One queued feedback message (cc14's two are two messages).
-struct OutMessage {
-  std::uint8_t len = 0;
-  std::uint8_t bytes[15];
-};
-using OutRing = SpscRing<OutMessage, 256>;
-
-/// Jobs run in order on a thread of their own. The thread is detached and
-/// keeps the queue: a job a stalled server never answers holds no one else.
-class RequestThread {
- public:
-  RequestThread() : q_(std::make_shared<Queue>()) {
-    std::thread([q = q_] { q->run(); }).detach();
-  }
-  ~RequestThread() { q_->finish(); }  // the queued jobs still run, then the thread ends
-  RequestThread(const RequestThread&) = delete;
-  RequestThread& operator=(const RequestThread&) = delete;
-  void post(std::function<void()> job) { q_->post(std::move(job)); }
-
- private:
-  struct Queue {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::deque<std::function<void()>> jobs;
-    bool done = false;
-    void post(std::function<void()> job) {
-      {
-        std::lock_guard lk(mu);
-        jobs.push_back(std::move(job));
-      }
-      cv.notify_one();
-    }
-    void finish() {
-      {
-        std::lock_guard lk(mu);
-        done = true;
-      }
-      cv.notify_one();
-    }
-    void run() {
-      std::unique_lock lk(mu);
-      for (;;) {
-        cv.wait(lk, [&] { return done || !jobs.empty(); });
-        if (jobs.empty()) return;
-        auto job = std::move(jobs.front());
-        jobs.pop_front();
-        lk.unlock();
-        job();
-        job = nullptr;  // what it held goes on this thread, outside the lock
-        lk.lock();
-      }
-    }
-  };
-  std::shared_ptr<Queue> q_;
-};
+using OutRing = SpscRing<MidiPacket, 256>;
 
 /// What the process callback reads: owned jointly by the client and the
 /// job that closes it, so it outlives every cycle.
 struct Graph {
   /// Every device's ports together (devices × 8 inputs and 8 outputs).
   static constexpr int kSlots = 256;
-  enum Use : int { kFree, kBusy, kReading, kWriting };
+  /// kMuted: an output closing, its buffer still cleared every cycle.
+  enum Use : int { kFree, kBusy, kReading, kWriting, kMuted };
 
   struct Slot {
     std::atomic<int> use{kFree};
@@ -121,6 +71,7 @@ struct Graph {
   std::atomic<int> high{0};             // slots[0..high) have been used
   std::atomic<std::uint64_t> epoch{0};  // odd while a process cycle runs
   std::atomic<bool> gone{false};
+  std::atomic<bool> stopped{false};  // deactivated: no cycle runs, or ever ends
   std::mutex notify_mu;
   std::function<void()> on_change;
 
@@ -139,12 +90,14 @@ struct Graph {
           if (jack_midi_event_get(&ev, buf, k) == 0 && ev.size > 0)
             s.fn(s.user, ev.buffer, ev.size);
         }
+      } else if (use == kMuted) {
+        if (void* buf = jack_port_get_buffer(s.port, frames)) jack_midi_clear_buffer(buf);
       } else if (use == kWriting) {
         void* buf = jack_port_get_buffer(s.port, frames);
         if (!buf) continue;
         jack_midi_clear_buffer(buf);
         // What does not fit this cycle's buffer goes in the next one.
-        while (const OutMessage* m = s.ring->front()) {
+        while (const MidiPacket* m = s.ring->front()) {
           if (jack_midi_event_write(buf, 0, m->bytes, m->len) != 0) break;
           s.ring->drop_front();
         }
@@ -182,24 +135,25 @@ struct Graph {
     return nullptr;
   }
 
-  /// Takes a live slot out of the process callback's reach, then waits for
-  /// the cycle in flight (if any) to end: after it, the callback no longer
-  /// touches the slot's port, device or ring.
-  void quiesce(Slot& s) {
-    s.use.store(kBusy, std::memory_order_seq_cst);
+  /// Sets the slot to `use` (kBusy or kMuted), then waits for the cycle in
+  /// flight (if any) to end: after it, the callback no longer touches the
+  /// slot's device or ring. The cycle runs our code only, which never
+  /// waits; a client deactivated mid-cycle (its thread cancelled) ends the
+  /// wait too.
+  void quiesce(Slot& s, int use) {
+    s.use.store(use, std::memory_order_seq_cst);
     const std::uint64_t e = epoch.load(std::memory_order_seq_cst);
     if ((e & 1) == 0) return;
-    // A cycle is short; a server stopped mid-cycle (SIGSTOP) is waited for
-    // up to 2 s, and the slot then treated as left.
-    const auto until = std::chrono::steady_clock::now() + 2s;
-    while (epoch.load(std::memory_order_seq_cst) == e && std::chrono::steady_clock::now() < until)
-      std::this_thread::sleep_for(200us);
+    while (epoch.load(std::memory_order_seq_cst) == e && !stopped.load(std::memory_order_acquire))
+      std::this_thread::sleep_for(100us);
   }
 
   /// Request thread: our port gone from the server, the slot free again.
   void release(Slot& s) {
     if (s.port) {
       jack_port_disconnect(client, s.port);
+      // Muted until now: no one reads it any more, and no cycle will.
+      quiesce(s, kBusy);
       jack_port_unregister(client, s.port);
     }
     s.port = nullptr;
@@ -243,9 +197,15 @@ struct Graph {
 class JackClient {
  public:
   JackClient() : g_(std::make_shared<Graph>()) {}
-  // Closed on the request thread, after every request before it.
+  // Closed on the request thread, after every request before it; one that
+  // was only listing has none, and is closed here.
   ~JackClient() {
-    if (g_->client) requests_.post([g = g_] { jack_client_close(g->client); });
+    if (!g_->client) return;
+    if (!active_ && !ever_active_) {
+      jack_client_close(g_->client);
+      return;
+    }
+    requests_.post([g = g_] { jack_client_close(g->client); });
   }
   JackClient(const JackClient&) = delete;
   JackClient& operator=(const JackClient&) = delete;
@@ -269,7 +229,7 @@ class JackClient {
       why = "cannot activate a JACK client";
       return false;
     }
-    active_ = true;
+    active_ = ever_active_ = true;
     return true;
   }
 
@@ -292,6 +252,7 @@ class JackClient {
     std::future<void> f = done->get_future();
     requests_.post([g = g_, done] {
       jack_deactivate(g->client);
+      g->stopped.store(true, std::memory_order_release);
       done->set_value();
     });
     if (f.wait_for(limit) != std::future_status::ready)
@@ -356,10 +317,10 @@ class JackClient {
     return slot;
   }
 
-  /// Closer thread: out of the process callback's reach now; unregistered
-  /// on the request thread.
-  void close_port(Graph::Slot& slot) {
-    g_->quiesce(slot);
+  /// Closer thread: out of the process callback's reach now (an output
+  /// muted); disconnected and unregistered on the request thread.
+  void close_port(Graph::Slot& slot, bool output) {
+    g_->quiesce(slot, output ? Graph::kMuted : Graph::kBusy);
     requests_.post([g = g_, s = &slot] { g->release(*s); });
   }
 
@@ -369,23 +330,23 @@ class JackClient {
 
  private:
   std::shared_ptr<Graph> g_;
-  RequestThread requests_;
-  bool active_ = false;
+  JobThread requests_;
+  bool active_ = false, ever_active_ = false;
   std::shared_ptr<std::atomic<bool>> stalled_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 /// A port of ours and the port it is linked to; the base of input and output.
 class JackPort {
  public:
-  JackPort(std::shared_ptr<JackClient> client, Graph::Slot* slot, std::string other)
-      : client_(std::move(client)), slot_(slot), other_(std::move(other)) {}
+  JackPort(std::shared_ptr<JackClient> client, Graph::Slot* slot, std::string other, bool output)
+      : client_(std::move(client)), slot_(slot), other_(std::move(other)), output_(output) {}
 
  protected:
   ~JackPort() { unlink(); }
   /// Out of the process callback's reach; called by the derived class's
   /// destructor, before its members go.
   void unlink() {
-    if (slot_) client_->close_port(*std::exchange(slot_, nullptr));
+    if (slot_) client_->close_port(*std::exchange(slot_, nullptr), output_);
   }
   /// A connection shows in the graph from the server's next cycle on: until
   /// it has shown once, its absence means nothing yet.
@@ -401,6 +362,7 @@ class JackPort {
   std::shared_ptr<JackClient> client_;  // outlives every port of it
   Graph::Slot* slot_;
   std::string other_;
+  bool output_;
   mutable std::atomic<bool> seen_{false};
 };
 
@@ -408,7 +370,7 @@ class JackInput final : public MidiInput, JackPort {
  public:
   JackInput(std::shared_ptr<JackClient> c, Graph::Slot* slot, std::string other, MidiBytesFn fn,
             void* user)
-      : JackPort(std::move(c), slot, std::move(other)) {
+      : JackPort(std::move(c), slot, std::move(other), /*output=*/false) {
     slot_->fn = fn;
     slot_->user = user;
     slot_->use.store(Graph::kReading, std::memory_order_seq_cst);
@@ -420,14 +382,14 @@ class JackInput final : public MidiInput, JackPort {
 class JackOutput final : public MidiOutput, JackPort {
  public:
   JackOutput(std::shared_ptr<JackClient> c, Graph::Slot* slot, std::string other)
-      : JackPort(std::move(c), slot, std::move(other)) {
+      : JackPort(std::move(c), slot, std::move(other), /*output=*/true) {
     slot_->ring = &ring_;
     slot_->use.store(Graph::kWriting, std::memory_order_seq_cst);
   }
   ~JackOutput() override { unlink(); }  // before ring_ goes
   // The writer thread is the ring's one producer; the process callback its consumer.
   bool send(const std::uint8_t* data, std::size_t len) noexcept override {
-    OutMessage m;
+    MidiPacket m;
     if (len == 0 || len > sizeof m.bytes) return false;
     m.len = static_cast<std::uint8_t>(len);
     std::memcpy(m.bytes, data, len);
@@ -458,9 +420,8 @@ class JackTransport final : public MidiTransport {
     // Sources are JACK output ports, destinations JACK input ports.
     const char** ports = jack_get_ports(client_->get(), nullptr, JACK_DEFAULT_MIDI_TYPE,
                                         input ? JackPortIsOutput : JackPortIsInput);
-    const std::string own = std::string(kMidiClientName) + "*";
     for (const char** p = ports; p && *p; ++p)
-      if (!glob_match_nocase(own, *p)) names.emplace_back(*p);
+      if (!own_midi_port(*p)) names.emplace_back(*p);
     if (ports) jack_free(ports);
     return !client_->gone();
   }
@@ -483,11 +444,22 @@ class JackTransport final : public MidiTransport {
   std::shared_ptr<JackClient> client_;
 };
 
+void jack_to_debug(const char* text) {
+  spdlog::debug("jack: {}", text);
+}
+
 }  // namespace
 
 std::unique_ptr<MidiTransport> open_jack_transport(std::function<void()> on_change, bool active,
                                                    std::string& why) {
-  quiet_midi_libraries();
+  // libjack prints to stderr on every failed attempt; the service tells
+  // once, in its own log.
+  static const bool quiet = [] {
+    jack_set_error_function(&jack_to_debug);
+    jack_set_info_function(&jack_to_debug);
+    return true;
+  }();
+  (void)quiet;
   auto client = std::make_shared<JackClient>();
   if (!client->open(std::move(on_change), active, why)) return nullptr;
   return std::make_unique<JackTransport>(std::move(client));

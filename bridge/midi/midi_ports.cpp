@@ -6,10 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <cstring>
-#include <deque>
-#include <mutex>
 #include <semaphore>
 #include <stdexcept>
 #include <thread>
@@ -20,6 +17,7 @@
 #include "core/clock.hpp"
 #include "core/spsc.hpp"
 #include "core/text.hpp"
+#include "midi/job_thread.hpp"
 
 namespace csb {
 
@@ -51,60 +49,23 @@ void each_message(const std::uint8_t* data, std::size_t len, F&& f) {
   }
 }
 
-/// Closes ports off the loop: closing a JACK port is a request to the
-/// server, which a stalled server does not answer.
-class Closer {
- public:
-  Closer() : thread_([this] { run(); }) {}
-  // At exit the ports still queued are left to the OS: a stalled server
-  // would hold each past the 2 s stop limit.
-  ~Closer() {
-    {
-      std::lock_guard lk(mu_);
-      quit_ = true;
-      new std::deque<std::function<void()>>(std::move(jobs_));  // leaked on purpose
-    }
-    cv_.notify_one();
-    thread_.join();
-  }
-  void add(std::function<void()> job) {
-    {
-      std::lock_guard lk(mu_);
-      jobs_.push_back(std::move(job));
-    }
-    cv_.notify_one();
-  }
-
- private:
-  void run() {
-    std::unique_lock lk(mu_);
-    for (;;) {
-      cv_.wait(lk, [&] { return quit_ || !jobs_.empty(); });
-      if (jobs_.empty()) return;
-      auto job = std::move(jobs_.front());
-      jobs_.pop_front();
-      lk.unlock();
-      job();
-      lk.lock();
-    }
-  }
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> jobs_;
-  bool quit_ = false;
-  std::thread thread_;
-};
-
-Closer& closer() {
-  static Closer c;
-  return c;
+/// Closes ports off the loop: a JACK port leaves the process cycle there
+/// (waiting for the cycle in flight), and RtMidi's ALSA close is a request.
+/// At exit the ports still queued are left to the OS: a stalled server
+/// would hold each past the 2 s stop limit.
+JobThread& closer() {
+  static struct Holder {
+    JobThread jobs;
+    ~Holder() { jobs.abandon(); }
+  } h;
+  return h.jobs;
 }
 
 template <class T>
 void close_later(std::unique_ptr<T> p) {
   if constexpr (requires { p->closing; })
     if (p) p->closing.store(true, std::memory_order_release);
-  if (p) closer().add([q = std::shared_ptr<T>(std::move(p))]() mutable { q.reset(); });
+  if (p) closer().post([q = std::shared_ptr<T>(std::move(p))]() mutable { q.reset(); });
 }
 
 }  // namespace
@@ -137,6 +98,10 @@ void MidiWaker::rearm() noexcept {
 }
 
 // --- listing -------------------------------------------------------------
+
+bool own_midi_port(const std::string& name) {
+  return glob_match_nocase(std::string(kMidiClientName) + "*", name);
+}
 
 namespace {
 
@@ -219,11 +184,8 @@ bool MidiBackend::refresh() {
     return false;
   }
   if (!transport_->list(true, inputs_) || !transport_->list(false, outputs_)) {
-    if (std::string(transport_->name()) == "jack")
-      spdlog::warn(
-          "midi: the JACK server stopped; its ports are closed, looking for it every scan");
-    else
-      spdlog::warn("midi: listing ports failed ({}); opening the API again", transport_->why());
+    spdlog::warn("midi: {}; its ports are closed, looking for it again every scan",
+                 transport_->why());
     close_api();
     told_unavailable_ = true;  // its return is said once, as "available now"
     return false;
@@ -302,10 +264,7 @@ struct MidiDevice::OutPort {
 constexpr int kSendAttempts = 20;
 
 struct MidiDevice::Writer {
-  struct Item {
-    std::uint8_t len = 0;
-    std::uint8_t bytes[15];  // a feedback message: cc14 is the longest, 6 bytes
-  };
+  using Item = MidiPacket;  // a feedback message: cc14 is the longest, 6 bytes
   std::atomic_flag push_lock = ATOMIC_FLAG_INIT;  // producers: the engine's threads, the loop
   SpscRing<Item, 512> queue;
   std::counting_semaphore<> items{0};

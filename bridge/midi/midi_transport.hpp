@@ -16,21 +16,32 @@ namespace csb {
 
 /// The client name csbridge's ports carry; a `*` glob never matches them.
 inline constexpr const char* kMidiClientName = "csbridge";
+/// A port of csbridge's (this one's or another's): never listed for a device,
+/// which would read its own feedback back.
+bool own_midi_port(const std::string& name);
+
+/// One feedback message or a few (cc14 is two), as queued for a sender.
+struct MidiPacket {
+  std::uint8_t len = 0;
+  std::uint8_t bytes[15];
+};
 
 /// One whole message from an input port, on the transport's thread (RtMidi's
 /// ALSA thread, or JACK's process thread: it must not wait).
 using MidiBytesFn = void (*)(void* user, const std::uint8_t* data, std::size_t len) noexcept;
 
+/// Made on the loop thread, destroyed on the closer thread (midi_ports.cpp).
 class MidiInput {
  public:
   virtual ~MidiInput() = default;  // no callback runs once it returns; may wait
-  /// Errors the API reported after the port opened (counted, not routed).
+  /// Errors the API reported after the port opened (counted, not routed). Any thread.
   virtual std::uint64_t errors() const { return 0; }
   /// False once the port read lost its link though its name may be listed
   /// again (JACK: the connection went with the port). Loop thread.
   virtual bool alive() const { return true; }
 };
 
+/// Made on the loop thread, destroyed on the closer thread.
 class MidiOutput {
  public:
   virtual ~MidiOutput() = default;  // may wait: called off the loop
@@ -41,6 +52,7 @@ class MidiOutput {
   virtual bool alive() const { return true; }
 };
 
+/// Every method on the loop thread.
 class MidiTransport {
  public:
   virtual ~MidiTransport() = default;
@@ -70,9 +82,5 @@ std::unique_ptr<MidiTransport> open_alsa_transport(std::string& why);
 /// unregisters, and only when `active` (a listing for `ports` is not).
 std::unique_ptr<MidiTransport> open_jack_transport(std::function<void()> on_change, bool active,
                                                    std::string& why);
-
-/// Silences ALSA's and JACK's own printing to stderr (the service says
-/// once, in its log). Idempotent.
-void quiet_midi_libraries();
 
 }  // namespace csb

@@ -75,6 +75,17 @@ JackServer::~JackServer() {
 }
 
 bool JackServer::start() {
+  // A server of this name that a test before stopped may still be going
+  // away ("server already active"): tried again for a while.
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    if (start_once()) return true;
+    if (error_.find("already active") == std::string::npos) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  return false;
+}
+
+bool JackServer::start_once() {
   pid_t parent = ::getpid();
   pid_ = ::fork();
   if (pid_ == 0) {
@@ -174,10 +185,11 @@ void TestController::open() {
 
 void TestController::close() {
   // RtMidi 5.0's JACK output frees its ring buffer before closing its client:
-  // close the port first and let a cycle in flight end (the period is 5 ms).
+  // close the port first and let a cycle in flight end (the period is 5 ms;
+  // a busy machine may hold the process thread for tens of ms).
   if (out_) {
     out_->closePort();
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   out_.reset();
   in_.reset();

@@ -47,6 +47,8 @@ class JackServer {
   std::string log() const;
 
  private:
+  bool start_once();
+
   std::string name_;
   std::string log_;    // jackd's output
   std::string error_;  // why the last start() failed

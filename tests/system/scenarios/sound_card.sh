@@ -1,9 +1,12 @@
 # A real ALSA sound card (snd-dummy) paces Csound: the CSD plays to
 # -odac:hw:Dummy,0, the card's PCM runs, k-cycles advance at the k-rate. The
 # card absent at start: the performance plays on the null fallback, said in
-# `status`; once the card is there, the next reset plays to it.
+# `status`; once the card is there, the next reset plays to it. The latency
+# the engine reports (`latency_us`, 10 values set) is printed for each: a
+# bridge started again for the card, so its figures are the card's alone.
 modprobe snd-seq 2>/dev/null  # as on a board; the sequencer is not needed here
 csd /tmp/t.csd '
+chn_k "probe", 1
 instr 1
   a1 oscili 0.1, 440
   outs a1, a1
@@ -23,6 +26,14 @@ kcycles_at() {
   b=$(date +%s%3N)
   echo "$(((a + b) / 2)) $k"
 }
+latency() {  # 10 values set, then status's latency_us
+  local i
+  for i in $(seq 1 10); do
+    ctl set probe "$i" >/dev/null
+    sleep 0.1
+  done
+  ctl status | grep -o '"latency_us":{[^}]*}'
+}
 kr_measured() {  # k-cycles a second over about 4 s
   local first second
   first=$(kcycles_at)
@@ -39,6 +50,7 @@ eventually 10 audio_is "null (no audio device" || fail "the missing card is not 
 r=$(kr_measured)
 log "no card: audio '$(ctl status | grep -o '"audio":"[^"]*"')', $r k-cycles a second (kr 750)"
 [ "$r" -ge 650 ] && [ "$r" -le 850 ] || fail "the null fallback is not paced to the k-rate: $r k-cycles a second"
+log "no card: $(latency)"
 
 # The card arrives; the next reset plays to it.
 modprobe snd-dummy || fail "no snd-dummy"
@@ -50,3 +62,10 @@ eventually 10 grep -q RUNNING /proc/asound/Dummy/pcm0p/sub0/status ||
 r=$(kr_measured)
 log "card: audio '$(ctl status | grep -o '"audio":"[^"]*"')', PCM $(head -1 /proc/asound/Dummy/pcm0p/sub0/status), $r k-cycles a second"
 [ "$r" -ge 650 ] && [ "$r" -le 850 ] || fail "the card does not pace the performance at the k-rate: $r k-cycles a second"
+
+# The engine's latency with the card, from a bridge that started with it.
+kill "$bridge_pid"
+wait "$bridge_pid" 2>/dev/null || true
+bridge /tmp/t.yaml
+eventually 30 audio_is device || fail "a bridge started with the card does not play to it: $(ctl status)"
+log "card: $(latency)"

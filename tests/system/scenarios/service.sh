@@ -7,7 +7,8 @@
 # gadget's own side, f_midi, which only the rig has). The unit reaches READY and plays to the card; a USB MIDI controller
 # and an Arduino plugged in afterwards both play through the hardening (udev's
 # events included); a bad config saved and reloaded leaves the old one
-# playing, with the error in the journal.
+# playing, with the error in the journal; a service that stops answering is
+# restarted by systemd's watchdog and plays again.
 log "systemd $(systemctl --version | head -1 | cut -d' ' -f2) is PID 1"
 usb_setup 2
 modprobe snd-dummy || fail "no snd-dummy"
@@ -68,6 +69,26 @@ send_midi nano b0 07 00
 eventually 10 value_is cc7 0 || fail "the controller stopped playing after the refused reload"
 log "a bad config reloaded: refused ($(journal | grep -m1 'csbridge.yaml:[0-9]*:[0-9]*: scan')), the old one plays on"
 cp /tmp/good.yaml "$bridge_config"
+
+# A service that stops answering (SIGSTOP: no watchdog ping comes):
+# systemd's watchdog (WatchdogSec=10s) ends it and the unit starts it again;
+# the kept values come back and the controller plays again.
+pid=$(systemctl show -p MainPID --value csbridge)
+restarts=$(systemctl show -p NRestarts --value csbridge)
+restarted() { [ "$(systemctl show -p NRestarts --value csbridge)" -gt "$restarts" ]; }
+kill -STOP "$pid"
+eventually 60 restarted || fail "the watchdog never restarted the stopped service: $(systemctl show -p ActiveState,Result,NRestarts csbridge)"
+journal | grep -qi "watchdog timeout" || fail "the journal does not say the watchdog fired: $(journal | tail -10)"
+eventually 60 unit_is active || fail "the unit did not come back: $(systemctl show -p ActiveState,Result csbridge)"
+eventually 30 state_is running || fail "not running after the watchdog's restart: $(ctl status)"
+[ "$(systemctl show -p MainPID --value csbridge)" != "$pid" ] || fail "the same process after a restart"
+eventually 10 value_is light 512 || fail "the kept value did not come back (light=$(value light))"
+nano_connected() { ctl devices | grep -o '{[^{}]*nanoKONTROL2[^{}]*}' | grep -q '"state":"connected"'; }
+eventually 20 nano_connected || fail "the controller was not opened again: $(ctl devices)"
+sleep 0.3
+send_midi nano b0 07 7f
+eventually 10 value_is cc7 1 || fail "the controller does not play after the restart (cc7=$(value cc7))"
+log "a hung service: the watchdog restarted it ($(journal | grep -i -m1 'watchdog timeout')), values and controller back"
 
 # A clean stop: the unit ends inactive, not failed, and the values are kept.
 systemctl stop csbridge

@@ -5,6 +5,8 @@
 # replug values arrive again and the last feedback is sent again. Then 3
 # more replugs (10 with `rig --full`): with `scan: 30s`, each is opened from
 # udev's event, and the time from the by-id link to the port open is printed.
+# Last, DTR as the board sees it (usbmon): up after an open with the default
+# dtr: true; with dtr: false (a reload), down right after each open.
 usb_setup 1
 acm_gadget uno 0x2341 0x0043 "Arduino (www.arduino.cc)" "Arduino Uno" "85736323838351F0E1A1"
 udev_start
@@ -26,6 +28,16 @@ board() {
 (while :; do cat /dev/ttyGS0 >>/tmp/uno.rx 2>/dev/null; sleep 0.05; done) &
 pids+=($!)
 board_got() { grep -q "$1" /tmp/uno.rx; }
+
+# DTR as the board sees it: the host's SET_CONTROL_LINE_STATE requests
+# (bmRequestType 21, bRequest 22; wValue bit 0 DTR, bit 1 RTS), read with
+# usbmon on every bus.
+modprobe usbmon || fail "no usbmon"
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+(cat /sys/kernel/debug/usb/usbmon/0u >/tmp/usbmon.txt) &
+pids+=($!)
+line_states() { grep -o ' s 21 22 [0-9a-f]\{4\}' /tmp/usbmon.txt | awk '{ printf "%s ", $4 }'; }
+last_dtr() { local l; l=$(line_states); l=${l% }; echo $((0x${l##* } & 1)); }
 
 csd /tmp/t.csd '
 instr 1
@@ -50,6 +62,8 @@ bridge /tmp/t.yaml
 eventually 30 state_is running || fail "not running"
 eventually 10 device_is connected || fail "the board was never connected: $(ctl devices)"
 log "connected: $(ctl devices | grep -o '"port":"[^"]*"')"
+sleep 0.3
+[ "$(last_dtr)" = 1 ] || fail "DTR is not high after the open (dtr: true): $(line_states)"
 
 # The port was just opened; give the link a moment, then send.
 sleep 0.5
@@ -90,3 +104,30 @@ for i in $(seq 2 $((n + 1))); do
   replug "$i"
 done
 log "over ${#after_link[@]} replugs, from the by-id link made to the port open: $(median_worst "${after_link[@]}")"
+
+# dtr: false, by a reload (the device's settings changed: it is opened again).
+sleep 0.5
+before=$(line_states)
+opens=$(grep -c "device uno: connected on" /tmp/bridge.log)
+opened_since() { [ "$(grep -c "device uno: connected on" /tmp/bridge.log)" -gt "$1" ]; }
+sed -i 's/    format: lines/    format: lines\n    dtr: false/' /tmp/t.yaml
+ctl reload >/dev/null || fail "the reload with dtr: false was refused"
+eventually 10 opened_since "$opens" || fail "the board was not opened again with dtr: false: $(tail -5 /tmp/bridge.log)"
+sleep 1
+after=$(line_states)
+log "control line states (wValue) seen by the board: at the first opens '$before'; with dtr: false '${after#"$before"}'"
+[ "$(last_dtr)" = 0 ] || fail "dtr: false left DTR high: ${after#"$before"}"
+board "light 300\n"
+eventually 10 value_is light 300 || fail "no line with dtr: false (light=$(value light))"
+log "dtr: false: DTR low after the open, lines still arrive"
+
+# Opened again with dtr: false kept (a baud change): what a reopen does.
+before=$(line_states)
+opens=$(grep -c "device uno: connected on" /tmp/bridge.log)
+sed -i 's/    baud: 115200/    baud: 57600/' /tmp/t.yaml
+ctl reload >/dev/null || fail "the reload with baud 57600 was refused"
+eventually 10 opened_since "$opens" || fail "the board was not opened again at 57600: $(tail -5 /tmp/bridge.log)"
+sleep 1
+after=$(line_states)
+log "control line states at a reopen with dtr: false: '${after#"$before"}'"
+[ "$(last_dtr)" = 0 ] || fail "a reopen with dtr: false left DTR high: ${after#"$before"}"

@@ -195,17 +195,10 @@ f0 z
 CSD
 }
 
-# nano_bridge SCAN: a nanoKONTROL2 gadget plugged in and its controller side
-# started, the bridge running with CC 1 to `knob` and `knob` (through the
-# orchestra's `fb`) back as CC 2, connected, and knob at 64.
-nano_bridge() {
-  usb_setup 1
-  midi_gadget nano 0x0944 0x0117 "KORG INC." "nanoKONTROL2" "RIG0001"
-  plug nano
-  eventually 20 seq_port nanoKONTROL2 || fail "no ALSA client for the nanoKONTROL2"
-  log "ALSA clients:"
-  grep '^Client' /proc/asound/seq/clients
-  controller nano
+# knob_bridge DEVICE GLOB SCAN: the bridge running (ALSA) with a device
+# DEVICE on MIDI ports GLOB, its CC 1 to `knob` and `knob` (through the
+# orchestra's `fb`) back to it as CC 2.
+knob_bridge() {
   csd /tmp/t.csd '
 instr 1
   outvalue "fb", chnget:k("knob")
@@ -214,19 +207,32 @@ alwayson 1'
   cat >/tmp/t.yaml <<YAML
 csound:
   csd: t.csd
-scan: $1
+scan: $3
 midi:
   api: alsa
 devices:
-  nano:
-    midi: "nanoKONTROL2*"
+  $1:
+    midi: "$2"
 map:
-  - {from: nano cc 1, to: knob, range: raw}
+  - {from: $1 cc 1, to: knob, range: raw}
 feedback:
-  - {from: fb, to: nano cc 2, range: [0, 127], rate: 0}
+  - {from: fb, to: $1 cc 2, range: [0, 127], rate: 0}
 YAML
   bridge /tmp/t.yaml
   eventually 30 state_is running || fail "not running"
+}
+
+# nano_bridge SCAN: a nanoKONTROL2 gadget plugged in and its controller side
+# started, knob_bridge on it, connected, and knob at 64.
+nano_bridge() {
+  usb_setup 1
+  midi_gadget nano 0x0944 0x0117 "KORG INC." "nanoKONTROL2" "RIG0001"
+  plug nano
+  eventually 20 seq_port nanoKONTROL2 || fail "no ALSA client for the nanoKONTROL2"
+  log "ALSA clients:"
+  grep '^Client' /proc/asound/seq/clients
+  controller nano
+  knob_bridge nano "nanoKONTROL2*" "$1"
   eventually 10 device_is connected || fail "the controller was never connected"
   log "connected: $(ctl devices)"
   send_midi nano b0 01 40

@@ -15,27 +15,7 @@ eventually 20 xl_clients_are 2 || fail "expected 2 ALSA clients: $(cat /proc/aso
 controller xl1
 controller xl2
 
-csd /tmp/t.csd '
-instr 1
-  outvalue "fb", chnget:k("knob")
-endin
-alwayson 1'
-cat >/tmp/t.yaml <<'YAML'
-csound:
-  csd: t.csd
-scan: 1s
-midi:
-  api: alsa
-devices:
-  xl:
-    midi: "Launch Control XL*"
-map:
-  - {from: xl cc 1, to: knob, range: raw}
-feedback:
-  - {from: fb, to: xl cc 2, range: [0, 127], rate: 0}
-YAML
-bridge /tmp/t.yaml
-eventually 30 state_is running || fail "not running"
+knob_bridge xl "Launch Control XL*" 1s
 ports_open() { ctl devices | grep -o '"ports":\[[^]]*\]' | grep -o 'Launch Control XL:' | wc -l; }
 ports_open_are() { test "$(ports_open)" = "$1"; }
 eventually 10 ports_open_are 2 || fail "both controllers were never open: $(ctl devices)"

@@ -105,29 +105,32 @@ for i in $(seq 2 $((n + 1))); do
 done
 log "over ${#after_link[@]} replugs, from the by-id link made to the port open: $(median_worst "${after_link[@]}")"
 
-# dtr: false, by a reload (the device's settings changed: it is opened again).
-sleep 0.5
-before=$(line_states)
-opens=$(grep -c "device uno: connected on" /tmp/bridge.log)
+# reopened_by SED LABEL: the config edited with SED and reloaded, the board
+# opened again; prints the control line states the board saw meanwhile.
 opened_since() { [ "$(grep -c "device uno: connected on" /tmp/bridge.log)" -gt "$1" ]; }
-sed -i 's/    format: lines/    format: lines\n    dtr: false/' /tmp/t.yaml
-ctl reload >/dev/null || fail "the reload with dtr: false was refused"
-eventually 10 opened_since "$opens" || fail "the board was not opened again with dtr: false: $(tail -5 /tmp/bridge.log)"
-sleep 1
-after=$(line_states)
-log "control line states (wValue) seen by the board: at the first opens '$before'; with dtr: false '${after#"$before"}'"
-[ "$(last_dtr)" = 0 ] || fail "dtr: false left DTR high: ${after#"$before"}"
+reopened_by() {
+  local before opens after
+  sleep 0.5
+  before=$(line_states)
+  opens=$(grep -c "device uno: connected on" /tmp/bridge.log)
+  sed -i "$1" /tmp/t.yaml
+  ctl reload >/dev/null || fail "the reload with $2 was refused"
+  eventually 10 opened_since "$opens" || fail "the board was not opened again with $2: $(tail -5 /tmp/bridge.log)"
+  sleep 1
+  after=$(line_states)
+  echo "${after#"$before"}"
+}
+
+# dtr: false, by a reload (the device's settings changed: it is opened again).
+first=$(line_states)
+states=$(reopened_by 's/    format: lines/    format: lines\n    dtr: false/' "dtr: false")
+log "control line states (wValue) seen by the board: at the opens so far '$first'; at the reopen with dtr: false '$states'"
+[ "$(last_dtr)" = 0 ] || fail "dtr: false left DTR high: $states"
 board "light 300\n"
 eventually 10 value_is light 300 || fail "no line with dtr: false (light=$(value light))"
 log "dtr: false: DTR low after the open, lines still arrive"
 
 # Opened again with dtr: false kept (a baud change): what a reopen does.
-before=$(line_states)
-opens=$(grep -c "device uno: connected on" /tmp/bridge.log)
-sed -i 's/    baud: 115200/    baud: 57600/' /tmp/t.yaml
-ctl reload >/dev/null || fail "the reload with baud 57600 was refused"
-eventually 10 opened_since "$opens" || fail "the board was not opened again at 57600: $(tail -5 /tmp/bridge.log)"
-sleep 1
-after=$(line_states)
-log "control line states at a reopen with dtr: false: '${after#"$before"}'"
-[ "$(last_dtr)" = 0 ] || fail "a reopen with dtr: false left DTR high: ${after#"$before"}"
+states=$(reopened_by 's/    baud: 115200/    baud: 57600/' "baud 57600")
+log "control line states at a reopen with dtr: false kept: '$states'"
+[ "$(last_dtr)" = 0 ] || fail "a reopen with dtr: false left DTR high: $states"

@@ -9,6 +9,10 @@
 // sysex is also handed to each parser; a capability or mapping reply that
 // parses is written again by the board's encoder and must parse to the
 // same pins, and a firmware report likewise to the same version and name.
+// At the host end the stream also drives a Session (core/firmata_session.hpp)
+// whose plan uses every kind of pin, with the clock moving 300 ms a read:
+// what it sends must frame at the board's end without an error, and what it
+// hands its host must be a pin or channel the plan reads.
 
 #include <algorithm>
 #include <cstddef>
@@ -21,6 +25,7 @@
 #include "fuzz_util.hpp"
 
 #include "core/firmata.hpp"
+#include "core/firmata_session.hpp"
 
 namespace {
 
@@ -101,11 +106,67 @@ void check_sysex(std::uint8_t id, std::span<const std::uint8_t> payload) {
   if (fm::parse_sampling_interval(payload, ms)) FUZZ_CHECK(ms < 16384);
 }
 
+/// Checks what a session does with the stream.
+struct CheckingHost : fm::Session::Host {
+  const fm::PinPlan& plan;
+  fm::Decoder board{fm::End::kBoard};
+  explicit CheckingHost(const fm::PinPlan& p) : plan(p) {}
+
+  void send(const std::uint8_t* bytes, std::size_t n) override {
+    FUZZ_CHECK(n > 0 && n <= fm::Decoder::kMaxSysex);
+    board.feed(
+        bytes, n, [](const fm::Message&) {}, [](std::uint8_t, std::span<const std::uint8_t>) {});
+    FUZZ_CHECK(board.errors() == 0 && board.sysex_dropped() == 0);
+  }
+  void analog(int channel, int value) override {
+    FUZZ_CHECK(channel >= 0 && channel < 16 && ((plan.analog >> channel) & 1u));
+    FUZZ_CHECK(value >= 0 && value < (1 << 14));
+  }
+  void digital(int pin, int value) override {
+    FUZZ_CHECK(pin >= 0 && pin < fm::kMaxPins && (plan.input[pin] || plan.pullup[pin]));
+    FUZZ_CHECK(value == 0 || value == 1);
+  }
+  void configured() override {}
+  void problem(std::string_view text) override { FUZZ_CHECK(!text.empty()); }
+  void text(std::string_view) override {}
+  void silent() override {}
+};
+
+fm::PinPlan every_kind_of_pin() {
+  fm::PinPlan p;
+  p.analog = 0xFFFF;
+  for (int pin = 0; pin < fm::kMaxPins; ++pin) {
+    switch (pin % 5) {
+      case 0:
+        p.input[pin] = true;
+        break;
+      case 1:
+        p.pullup[pin] = true;
+        break;
+      case 2:
+        p.output[pin] = true;
+        break;
+      case 3:
+        p.pwm[pin] = true;
+        break;
+      default:
+        p.servo[pin] = true;
+        break;
+    }
+  }
+  return p;
+}
+
 template <class NextRead>
 std::vector<Event> decode(fm::End end, const std::uint8_t* bytes, std::size_t n,
                           NextRead&& next_read) {
   fm::Decoder decoder(end);
   std::vector<Event> events;
+  static const fm::PinPlan plan = every_kind_of_pin();
+  CheckingHost host(plan);
+  fm::Session session(plan, host);
+  std::int64_t now = 0;
+  session.open(now);
   for (std::size_t p = 0; p < n;) {
     std::size_t len = std::min(next_read(), n - p);
     decoder.feed(
@@ -113,14 +174,23 @@ std::vector<Event> decode(fm::End end, const std::uint8_t* bytes, std::size_t n,
         [&](const fm::Message& m) {
           check_message(m, end);
           events.push_back({m.command, m.index, m.size, m.data[0], m.data[1]});
+          if (end == fm::End::kHost) session.on_message(m, now);
         },
         [&](std::uint8_t id, std::span<const std::uint8_t> payload) {
           check_sysex(id, payload);
           Event e{0xF0, id};
           e.insert(e.end(), payload.begin(), payload.end());
           events.push_back(std::move(e));
+          if (end == fm::End::kHost) session.on_sysex(id, payload, now);
         });
     p += len;
+    now += 300'000'000;
+    session.tick(now);
+    FUZZ_CHECK(session.next_tick() > now);
+    const int pin = static_cast<int>(p % fm::kMaxPins);
+    session.write_digital(pin, p & 1);
+    session.write_pwm(pin, static_cast<std::uint32_t>(p * 7));
+    session.write_servo(pin, static_cast<std::uint32_t>(p));
   }
   FUZZ_CHECK(decoder.messages() == events.size());
   return events;

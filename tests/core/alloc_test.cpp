@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "core/channels.hpp"
+#include "core/firmata.hpp"
+#include "core/firmata_session.hpp"
 #include "core/lines_parser.hpp"
 #include "core/midi.hpp"
 #include "core/router.hpp"
@@ -165,4 +167,78 @@ TEST(HotPath, MidiToChannelWrite_AllocatesNothing) {
   EXPECT_EQ(table.at(table.find("nrpn300")).value.load(), (10 << 7) | 5);
   EXPECT_EQ(table.at(table.find("pad36")).value.load(), 0.0);
   EXPECT_GT(counters.events, 1000u * 15);
+}
+
+namespace {
+
+/// Counts what a Firmata session hands over; its bytes go nowhere.
+struct CountingHost : csb::firmata::Session::Host {
+  long bytes = 0, analogs = 0, digitals = 0, configured_count = 0;
+  void send(const std::uint8_t*, std::size_t n) override { bytes += static_cast<long>(n); }
+  void analog(int, int) override { ++analogs; }
+  void digital(int, int) override { ++digitals; }
+  void configured() override { ++configured_count; }
+  void problem(std::string_view) override {}
+  void text(std::string_view) override {}
+  void silent() override {}
+};
+
+}  // namespace
+
+TEST(HotPath, FirmataValuesAndFeedback_AllocateNothing) {
+  namespace fm = csb::firmata;
+  fm::PinPlan plan;
+  plan.analog = 0b111;
+  plan.pullup[2] = true;
+  plan.output[13] = true;
+  plan.pwm[9] = true;
+  CountingHost host;
+  fm::Session session(plan, host);
+  fm::Decoder decoder(fm::End::kHost);
+  std::int64_t now = 0;
+  auto deliver = [&](const std::uint8_t* b, std::size_t n) {
+    decoder.feed(
+        b, n, [&](const fm::Message& m) { session.on_message(m, now); },
+        [&](std::uint8_t id, std::span<const std::uint8_t> p) { session.on_sysex(id, p, now); });
+  };
+
+  // Start-up: the handshake with a board of 20 pins, A0..A5 on 14..19.
+  fm::Board uno;
+  uno.pin_count = uno.mapping_count = 20;
+  for (int p = 2; p < 20; ++p) {
+    uno.pins[p].modes = 1u << 0 | 1u << 1 | 1u << 3 | 1u << 0x0B | (p >= 14 ? 1u << 2 : 0u);
+    if (p >= 14) uno.pins[p].analog = static_cast<std::uint8_t>(p - 14);
+  }
+  static std::uint8_t reply[4096];
+  session.open(now);
+  deliver(reply, fm::version_report(2, 5, reply, sizeof reply));
+  deliver(reply, fm::capability_response(uno, reply, sizeof reply));
+  deliver(reply, fm::analog_mapping_response(uno, reply, sizeof reply));
+  ASSERT_EQ(session.state(), fm::Session::State::kReady);
+
+  // A sampling interval's worth: three analog values, port 0 changing.
+  std::vector<std::uint8_t> bytes;
+  std::uint8_t b[fm::kMaxEncoded];
+  for (int c = 0; c < 3; ++c) {
+    const std::size_t n = fm::analog_write(c, 100u * c, b);
+    bytes.insert(bytes.end(), b, b + n);
+  }
+  const std::size_t ports = bytes.size();
+  bytes.resize(ports + 3);
+
+  counting = true;
+  for (int i = 0; i < 1000; ++i) {
+    now += 19'000'000;
+    fm::digital_port(0, (i & 1) << 2, bytes.data() + ports);
+    deliver(bytes.data(), bytes.size());
+    session.write_digital(13, i & 1);
+    session.write_pwm(9, static_cast<std::uint32_t>(i));
+    session.tick(now);
+  }
+  counting = false;
+  EXPECT_EQ(allocations.load(), 0);
+  EXPECT_EQ(host.analogs, 3000);
+  EXPECT_EQ(host.digitals, 1000);
+  EXPECT_EQ(host.configured_count, 1);
+  EXPECT_EQ(decoder.errors(), 0u);
 }

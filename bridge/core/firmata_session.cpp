@@ -1,0 +1,331 @@
+#include "core/firmata_session.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <limits>
+
+namespace csb::firmata {
+
+namespace {
+
+/// A problem's text, formatted without allocating.
+struct Text {
+  char buf[160];
+  std::size_t n = 0;
+  template <class... Args>
+  Text(fmt::format_string<Args...> f, Args&&... args) {
+    n = fmt::format_to_n(buf, sizeof buf, f, std::forward<Args>(args)...).size;
+    n = std::min(n, sizeof buf);
+  }
+  std::string_view view() const { return {buf, n}; }
+};
+
+}  // namespace
+
+void Session::open(std::int64_t now) {
+  board_ = Board{};
+  firmware_ = Firmware{};
+  protocol_ = 0;
+  probing_ = false;
+  heard_at_ = now;
+  std::fill(std::begin(port_out_), std::end(port_out_), std::uint8_t{0});
+  state_ = State::kAsking;
+  tries_ = 0;
+  ask(now);
+}
+
+void Session::ask(std::int64_t now) {
+  std::uint8_t out[kMaxEncoded];
+  send(out, query_version(out));
+  send(out, query_firmware(out));
+  asked_at_ = firmware_asked_at_ = now;
+}
+
+void Session::query(State next, std::int64_t now) {
+  state_ = next;
+  std::uint8_t out[kMaxEncoded];
+  send(out, next == State::kCapabilities ? query_capability(out) : query_analog_mapping(out));
+  asked_at_ = now;
+}
+
+void Session::go_silent() {
+  state_ = State::kSilent;
+  probing_ = false;
+  ++stats_.silences;
+  host_.silent();
+}
+
+void Session::tick(std::int64_t now) {
+  if (state_ == State::kClosed || state_ == State::kSilent) return;
+  if (state_ == State::kReady && !probing_) {
+    if (now - heard_at_ < kIdleNs) return;
+    probing_ = true;  // quiet for long: is it still there?
+    tries_ = 0;
+    std::uint8_t out[kMaxEncoded];
+    send(out, query_version(out));
+    asked_at_ = now;
+    return;
+  }
+  if (now - asked_at_ < kReplyNs) return;
+  const int limit = state_ == State::kAsking ? kAskTries : kQueryTries;
+  if (++tries_ >= limit) {
+    go_silent();
+    return;
+  }
+  ++stats_.retries;
+  std::uint8_t out[kMaxEncoded];
+  switch (state_) {
+    case State::kAsking:
+      ask(now);
+      break;
+    case State::kCapabilities:
+    case State::kMapping:
+      query(state_, now);
+      break;
+    default:  // ready, probing
+      send(out, query_version(out));
+      asked_at_ = now;
+      break;
+  }
+}
+
+std::int64_t Session::next_tick() const {
+  switch (state_) {
+    case State::kClosed:
+    case State::kSilent:
+      return std::numeric_limits<std::int64_t>::max();
+    case State::kReady:
+      if (!probing_) return heard_at_ + kIdleNs;
+      [[fallthrough]];
+    default:
+      return asked_at_ + kReplyNs;
+  }
+}
+
+void Session::heard(std::int64_t now) {
+  heard_at_ = now;
+  if (probing_) {  // anything at all answers a probe
+    probing_ = false;
+    tries_ = 0;
+  }
+}
+
+void Session::on_report(bool firmware, std::int64_t now) {
+  switch (state_) {
+    case State::kAsking:
+      tries_ = 0;
+      query(State::kCapabilities, now);
+      return;
+    case State::kReady: {
+      // Ours are answered within kReplyNs; a probe asks the version only.
+      // Anything else is what a board sends at its start. (While the
+      // handshake runs, a restart only delays an answer: it is asked again.)
+      const std::int64_t asked = firmware ? firmware_asked_at_ : asked_at_;
+      if (asked >= 0 && now - asked <= kReplyNs) return;
+      ++stats_.restarts;
+      host_.problem("the board restarted: setting it up again");
+      tries_ = 0;
+      query(State::kCapabilities, now);
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+void Session::on_message(const Message& m, std::int64_t now) {
+  if (state_ == State::kClosed) return;
+  heard(now);
+  switch (m.command) {
+    case kVersion:
+      protocol_ = m.data[0] * 100 + m.data[1];
+      on_report(/*firmware=*/false, now);
+      return;
+    case kAnalogMessage:
+      if (state_ == State::kReady && ((plan_.analog >> m.index) & 1u))
+        host_.analog(m.index, m.value());
+      return;
+    case kDigitalMessage: {
+      if (state_ != State::kReady) return;
+      const int port = m.index;
+      const unsigned levels = static_cast<unsigned>(m.value()) & 0xFFu;
+      for (int k = 0; k < 8; ++k) {
+        const int pin = port * 8 + k;
+        if (!usable_in_[pin]) continue;
+        const int level = (levels >> k) & 1u;
+        const int before = (port_in_[port] >> k) & 1u;
+        if (in_known_[pin] && level == before) continue;
+        in_known_[pin] = true;
+        port_in_[port] = static_cast<std::uint8_t>((port_in_[port] & ~(1u << k)) | (level << k));
+        host_.digital(pin, level);
+      }
+      return;
+    }
+    default:  // a host's command: not what a board sends
+      ++stats_.unknown;
+      return;
+  }
+}
+
+void Session::on_sysex(std::uint8_t id, std::span<const std::uint8_t> payload, std::int64_t now) {
+  if (state_ == State::kClosed) return;
+  heard(now);
+  switch (id) {
+    case kReportFirmware: {
+      Firmware f;
+      if (!parse_firmware(payload, f)) {
+        ++stats_.malformed;
+        return;
+      }
+      firmware_ = f;
+      on_report(/*firmware=*/true, now);
+      return;
+    }
+    case kCapabilityResponse:
+      if (state_ != State::kCapabilities) return;  // an answer to a query sent again
+      if (!parse_capability(payload, board_)) {
+        ++stats_.malformed;  // asked again at the next tick
+        return;
+      }
+      tries_ = 0;
+      query(State::kMapping, now);
+      return;
+    case kAnalogMappingResponse:
+      if (state_ != State::kMapping) return;
+      if (!parse_analog_mapping(payload, board_)) {
+        ++stats_.malformed;
+        return;
+      }
+      configure();
+      return;
+    case kStringData: {
+      char text[64];
+      std::size_t n = 0;
+      if (parse_string(payload, text, sizeof text, n))
+        host_.text({text, n});
+      else
+        ++stats_.malformed;
+      return;
+    }
+    default:
+      ++stats_.unknown;
+      return;
+  }
+}
+
+void Session::configure() {
+  std::uint8_t out[kMaxEncoded];
+  usable_in_.reset();
+  usable_out_.reset();
+  usable_pwm_.reset();
+  usable_servo_.reset();
+  in_known_.reset();
+  std::fill(std::begin(port_out_), std::end(port_out_), std::uint8_t{0});
+
+  for (int c = 0; c < kMaxChannels; ++c) {
+    if (!((plan_.analog >> c) & 1u)) continue;
+    const int pin = board_.analog_pin(c);
+    if (pin < 0 || !board_.pins[pin].supports(Mode::kAnalog)) {
+      host_.problem(Text("A{}: the board has no analog input A{}", c, c).view());
+      continue;
+    }
+    send(out, set_pin_mode(pin, Mode::kAnalog, out));
+    send(out, report_analog(c, true, out));
+  }
+
+  std::uint16_t report_ports = 0, pullup_ports = 0;
+  for (int pin = 0; pin < kMaxPins; ++pin) {
+    if (!plan_.input[pin] && !plan_.pullup[pin]) continue;
+    const Pin& p = board_.pins[pin];
+    Mode mode = plan_.pullup[pin] ? Mode::kPullup : Mode::kInput;
+    if (!p.supports(mode) && mode == Mode::kPullup && p.supports(Mode::kInput)) {
+      // Firmata before 2.5 has no INPUT_PULLUP: its pull-up is a 1 written
+      // to an input pin, as Arduino's digitalWrite does.
+      mode = Mode::kInput;
+      port_out_[pin / 8] |= static_cast<std::uint8_t>(1u << (pin % 8));
+      pullup_ports |= static_cast<std::uint16_t>(1u << (pin / 8));
+    }
+    if (!p.supports(mode)) {
+      host_.problem(Text("D{}: the board cannot read pin {}", pin, pin).view());
+      continue;
+    }
+    send(out, set_pin_mode(pin, mode, out));
+    usable_in_[pin] = true;
+    report_ports |= static_cast<std::uint16_t>(1u << (pin / 8));
+  }
+
+  struct Use {
+    const std::bitset<kMaxPins>& pins;
+    Mode mode;
+    std::bitset<kMaxPins>& usable;
+    const char* word;
+  };
+  const Use writes[] = {{plan_.output, Mode::kOutput, usable_out_, "D"},
+                        {plan_.pwm, Mode::kPwm, usable_pwm_, "PWM"},
+                        {plan_.servo, Mode::kServo, usable_servo_, "SERVO"}};
+  for (const Use& w : writes) {
+    for (int pin = 0; pin < kMaxPins; ++pin) {
+      if (!w.pins[pin]) continue;
+      if (!board_.pins[pin].supports(w.mode)) {
+        host_.problem(
+            Text("{}{}: pin {} cannot be driven that way on this board", w.word, pin, pin).view());
+        continue;
+      }
+      send(out, set_pin_mode(pin, w.mode, out));
+      w.usable[pin] = true;
+    }
+  }
+
+  for (int port = 0; port < kMaxChannels; ++port) {
+    if ((pullup_ports >> port) & 1u) send(out, digital_port(port, port_out_[port], out));
+    if ((report_ports >> port) & 1u) send(out, report_digital(port, true, out));
+  }
+  send(out, sampling_interval(plan_.sampling_ms, out));
+
+  state_ = State::kReady;
+  probing_ = false;
+  tries_ = 0;
+  ++stats_.handshakes;
+  host_.configured();
+}
+
+bool Session::write_digital(int pin, bool high) {
+  if (state_ != State::kReady) return false;
+  if (pin < 0 || pin >= kMaxPins || !usable_out_[pin]) {
+    ++stats_.refused_writes;
+    return false;
+  }
+  const int port = pin / 8;
+  const auto bit = static_cast<std::uint8_t>(1u << (pin % 8));
+  port_out_[port] = high ? port_out_[port] | bit : port_out_[port] & ~bit;
+  std::uint8_t out[kMaxEncoded];
+  send(out, digital_port(port, port_out_[port], out));
+  return true;
+}
+
+bool Session::write_pwm(int pin, std::uint32_t value) {
+  if (state_ != State::kReady) return false;
+  if (pin < 0 || pin >= kMaxPins || !usable_pwm_[pin]) {
+    ++stats_.refused_writes;
+    return false;
+  }
+  const int bits = board_.pins[pin].bits(Mode::kPwm);
+  const std::uint32_t max = (1u << std::clamp(bits > 0 ? bits : 8, 1, 28)) - 1;
+  std::uint8_t out[kMaxEncoded];
+  send(out, analog_write(pin, std::min(value, max), out));
+  return true;
+}
+
+bool Session::write_servo(int pin, std::uint32_t degrees) {
+  if (state_ != State::kReady) return false;
+  if (pin < 0 || pin >= kMaxPins || !usable_servo_[pin]) {
+    ++stats_.refused_writes;
+    return false;
+  }
+  std::uint8_t out[kMaxEncoded];
+  send(out, analog_write(pin, std::min<std::uint32_t>(degrees, 180), out));
+  return true;
+}
+
+}  // namespace csb::firmata

@@ -1,0 +1,420 @@
+// The host's side of a Firmata board (SPEC §3.5), against a StandardFirmata
+// Uno made of the codec's board-side encoders: the handshake that never
+// waits for an unsolicited version, retries, pins from the board's own
+// replies, modes and reporting for what the plan uses, restarts, probes of
+// a quiet board, a board that stops answering, and feedback writes.
+
+#include "core/firmata_session.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace csb::firmata {
+namespace {
+
+using Bytes = std::vector<std::uint8_t>;
+constexpr std::int64_t kMs = 1'000'000;
+
+/// What the session told its device.
+struct TestHost : Session::Host {
+  Bytes sent;
+  std::vector<std::pair<int, int>> analogs, digitals;
+  std::vector<std::string> problems, texts;
+  int configured_count = 0, silent_count = 0;
+
+  void send(const std::uint8_t* b, std::size_t n) override { sent.insert(sent.end(), b, b + n); }
+  void analog(int c, int v) override { analogs.emplace_back(c, v); }
+  void digital(int p, int v) override { digitals.emplace_back(p, v); }
+  void configured() override { ++configured_count; }
+  void problem(std::string_view t) override { problems.emplace_back(t); }
+  void text(std::string_view t) override { texts.emplace_back(t); }
+  void silent() override { ++silent_count; }
+
+  Bytes take() { return std::exchange(sent, {}); }
+};
+
+/// StandardFirmata 2.5 on an Uno (pins as in firmata_test.cpp), answering
+/// the queries it reads and keeping every other command.
+struct FakeUno {
+  Board pins;
+  bool answers = true;
+  bool pullup = true;  // false: an older firmware with no INPUT_PULLUP
+  std::vector<std::string> commands;
+
+  FakeUno() { make_pins(); }
+  void make_pins() {
+    pins = Board{};
+    pins.pin_count = pins.mapping_count = 20;
+    for (int p = 2; p < 20; ++p) {
+      auto add = [&](Mode m, int bits) {
+        pins.pins[p].modes |= 1u << static_cast<unsigned>(m);
+        pins.pins[p].resolution[static_cast<unsigned>(m)] = static_cast<std::uint8_t>(bits);
+      };
+      add(Mode::kInput, 1);
+      if (pullup) add(Mode::kPullup, 1);
+      add(Mode::kOutput, 1);
+      if (p >= 14) add(Mode::kAnalog, 10);
+      if (p == 3 || p == 5 || p == 6 || p == 9 || p == 10 || p == 11) add(Mode::kPwm, 8);
+      add(Mode::kServo, 14);
+      if (p >= 14) pins.pins[p].analog = static_cast<std::uint8_t>(p - 14);
+    }
+  }
+
+  /// What it sends at its start (after a reset).
+  Bytes boot() {
+    Bytes out;
+    append_version(out);
+    append_firmware(out);
+    return out;
+  }
+
+  /// Reads the host's bytes; returns its replies.
+  Bytes read(const Bytes& from_host) {
+    Bytes out;
+    Decoder d(End::kBoard);
+    d.feed(
+        from_host.data(), from_host.size(),
+        [&](const Message& m) {
+          if (m.command == kVersion) {
+            if (answers) append_version(out);
+            return;
+          }
+          std::string s = std::to_string(m.command) + "/" + std::to_string(m.index);
+          for (int i = 0; i < m.size; ++i) {
+            s += ' ';
+            s += std::to_string(m.data[i]);
+          }
+          commands.push_back(s);
+        },
+        [&](std::uint8_t id, std::span<const std::uint8_t> payload) {
+          if (!answers) return;
+          std::uint8_t buf[4096];
+          std::size_t n = 0;
+          if (id == kReportFirmware) {
+            append_firmware(out);
+          } else if (id == kCapabilityQuery) {
+            n = capability_response(pins, buf, sizeof buf);
+          } else if (id == kAnalogMappingQuery) {
+            n = analog_mapping_response(pins, buf, sizeof buf);
+          } else {
+            std::string s = "sysex " + std::to_string(id);
+            for (std::uint8_t b : payload) {
+              s += ' ';
+              s += std::to_string(b);
+            }
+            commands.push_back(s);
+          }
+          out.insert(out.end(), buf, buf + n);
+        });
+    return out;
+  }
+
+  void append_version(Bytes& out) {
+    std::uint8_t buf[8];
+    const std::size_t n = version_report(2, 5, buf, sizeof buf);
+    out.insert(out.end(), buf, buf + n);
+  }
+  void append_firmware(Bytes& out) {
+    std::uint8_t buf[64];
+    const std::size_t n = firmware_report(2, 5, "StandardFirmata.ino", buf, sizeof buf);
+    out.insert(out.end(), buf, buf + n);
+  }
+};
+
+/// A session, its host and its board, with a clock the test moves.
+struct Rig {
+  PinPlan plan;
+  TestHost host;
+  FakeUno uno;
+  Decoder decoder{End::kHost};
+  std::unique_ptr<Session> session;
+  std::int64_t now = 1000 * kMs;
+
+  explicit Rig(PinPlan p) : plan(p), session(std::make_unique<Session>(plan, host)) {}
+
+  /// Bytes from the board to the session.
+  void deliver(const Bytes& bytes) {
+    decoder.feed(
+        bytes.data(), bytes.size(), [&](const Message& m) { session->on_message(m, now); },
+        [&](std::uint8_t id, std::span<const std::uint8_t> p) { session->on_sysex(id, p, now); });
+  }
+  /// The session's bytes to the board and its answers back, until quiet.
+  void pump() {
+    for (int i = 0; i < 20; ++i) {
+      Bytes out = host.take();
+      if (out.empty()) return;
+      deliver(uno.read(out));
+    }
+    FAIL() << "the session and the board never went quiet";
+  }
+  void advance(std::int64_t ns) {
+    now += ns;
+    session->tick(now);
+  }
+};
+
+PinPlan uno_plan() {
+  PinPlan p;
+  p.analog = 0b11;     // A0, A1
+  p.pullup[2] = true;  // a button to ground
+  p.input[7] = true;
+  p.input[8] = true;
+  p.output[13] = true;
+  p.output[12] = true;
+  p.pwm[9] = true;
+  p.servo[10] = true;
+  return p;
+}
+
+TEST(FirmataSession, AsksAtOnceAndSetsUpWhatThePlanUses) {
+  Rig r(uno_plan());
+  r.session->open(r.now);
+  // The queries go out at the open: no waiting for a report the board
+  // sends only when the open reset it.
+  EXPECT_EQ(r.host.sent, (Bytes{0xF9, 0xF0, 0x79, 0xF7}));
+  EXPECT_EQ(r.session->state(), Session::State::kAsking);
+  r.pump();
+  ASSERT_EQ(r.session->state(), Session::State::kReady);
+  EXPECT_EQ(r.host.configured_count, 1);
+  EXPECT_TRUE(r.host.problems.empty()) << ::testing::PrintToString(r.host.problems);
+  EXPECT_EQ(r.session->firmware().name(), "StandardFirmata.ino");
+  EXPECT_EQ(r.session->protocol(), 205);
+  EXPECT_EQ(r.session->board().analog_pin(0), 14);
+
+  // 244 = F4 set pin mode, 192 = C0 report analog, 208 = D0 report digital.
+  const std::vector<std::string> want = {
+      "244/0 14 2",     "192/0 1",     // A0: pin 14 analog, reported
+      "244/0 15 2",     "192/1 1",     // A1
+      "244/0 2 11",                    // D2 INPUT_PULLUP
+      "244/0 7 0",      "244/0 8 0",   // D7, D8 input
+      "244/0 12 1",     "244/0 13 1",  // outputs
+      "244/0 9 3",      "244/0 10 4",  // PWM9, SERVO10
+      "208/0 1",        "208/1 1",     // ports 0 (D2, D7) and 1 (D8) reported
+      "sysex 122 19 0",                // sampling 19 ms
+  };
+  EXPECT_EQ(r.uno.commands, want);
+  EXPECT_EQ(r.session->stats().handshakes, 1u);
+  EXPECT_EQ(r.session->stats().retries, 0u);
+}
+
+TEST(FirmataSession, ABoardInItsBootloaderIsAskedAgainEverySecond) {
+  Rig r(uno_plan());
+  r.uno.answers = false;  // reset by the open: deaf for about two seconds
+  r.session->open(r.now);
+  r.pump();
+  EXPECT_EQ(r.session->next_tick(), r.now + Session::kReplyNs);
+  r.advance(999 * kMs);
+  EXPECT_TRUE(r.host.sent.empty());  // not yet
+  r.advance(1 * kMs);
+  EXPECT_EQ(r.host.sent, (Bytes{0xF9, 0xF0, 0x79, 0xF7}));
+  r.pump();
+  // It boots: its own reports arrive before it hears a query, and are taken.
+  r.uno.answers = true;
+  r.advance(500 * kMs);
+  r.deliver(r.uno.boot());
+  r.pump();
+  EXPECT_EQ(r.session->state(), Session::State::kReady);
+  EXPECT_EQ(r.session->stats().retries, 1u);
+  EXPECT_EQ(r.session->stats().restarts, 0u);
+  EXPECT_EQ(r.host.configured_count, 1);
+}
+
+TEST(FirmataSession, ABoardThatNeverAnswersIsSilentAfterTenTries) {
+  Rig r(uno_plan());
+  r.uno.answers = false;
+  r.session->open(r.now);
+  for (int i = 0; i < Session::kAskTries - 1; ++i) {
+    r.advance(Session::kReplyNs);
+    r.pump();
+  }
+  EXPECT_EQ(r.host.silent_count, 0);
+  r.advance(Session::kReplyNs);
+  EXPECT_EQ(r.host.silent_count, 1);
+  EXPECT_EQ(r.session->state(), Session::State::kSilent);
+  EXPECT_EQ(r.session->next_tick(), std::numeric_limits<std::int64_t>::max());
+  EXPECT_EQ(r.session->stats().retries, static_cast<std::uint64_t>(Session::kAskTries - 1));
+  r.advance(10 * Session::kReplyNs);
+  EXPECT_TRUE(r.host.sent.empty());
+
+  // Reopened by the device: it starts again.
+  r.uno.answers = true;
+  r.session->open(r.now);
+  r.pump();
+  EXPECT_EQ(r.session->state(), Session::State::kReady);
+}
+
+TEST(FirmataSession, ValuesOfTheReadPinsReachTheHost) {
+  Rig r(uno_plan());
+  r.session->open(r.now);
+  r.pump();
+  std::uint8_t b[kMaxEncoded];
+  Bytes board;
+  auto add = [&](std::size_t n) { board.insert(board.end(), b, b + n); };
+  add(analog_write(0, 512, b));  // A0
+  add(analog_write(1, 1023, b));
+  add(analog_write(2, 7, b));           // A2: not read
+  add(digital_port(0, 0b10000100, b));  // D2 and D7 high: first report
+  add(digital_port(0, 0b10000100, b));  // the same again: no change
+  add(digital_port(0, 0b00000100, b));  // D7 low
+  add(digital_port(0, 0b00000111, b));  // D0 D1 (serial, not read) change
+  add(digital_port(1, 0b00000001, b));  // D8 high
+  add(digital_port(1, 0b00100001, b));  // D13 is an output: not read
+  r.deliver(board);
+  EXPECT_EQ(r.host.analogs, (std::vector<std::pair<int, int>>{{0, 512}, {1, 1023}}));
+  EXPECT_EQ(r.host.digitals, (std::vector<std::pair<int, int>>{{2, 1}, {7, 1}, {7, 0}, {8, 1}}));
+}
+
+TEST(FirmataSession, AReportNobodyAskedForIsARestartAndTheBoardIsSetUpAgain) {
+  Rig r(uno_plan());
+  r.session->open(r.now);
+  r.pump();
+  r.uno.commands.clear();
+  r.advance(1500 * kMs);
+  r.deliver(r.uno.boot());  // reset by a brown-out, say
+  r.pump();
+  EXPECT_EQ(r.session->stats().restarts, 1u);
+  EXPECT_EQ(r.host.configured_count, 2);
+  EXPECT_EQ(r.session->state(), Session::State::kReady);
+  EXPECT_EQ(r.uno.commands.size(), 14u);  // every mode and report again
+  ASSERT_EQ(r.host.problems.size(), 1u);
+  EXPECT_EQ(r.host.problems[0], "the board restarted: setting it up again");
+
+  // Its report of a digital port after the restart is a first report again.
+  std::uint8_t b[kMaxEncoded];
+  r.deliver(Bytes(b, b + digital_port(0, 0, b)));
+  EXPECT_EQ(r.host.digitals, (std::vector<std::pair<int, int>>{{2, 0}, {7, 0}}));
+}
+
+TEST(FirmataSession, AQuietBoardIsProbedAndOneThatStopsAnsweringIsSilent) {
+  PinPlan plan;
+  plan.input[2] = true;  // digital only: a board that reports nothing while nothing changes
+  Rig r(plan);
+  r.session->open(r.now);
+  r.pump();
+  ASSERT_EQ(r.session->state(), Session::State::kReady);
+  EXPECT_EQ(r.session->next_tick(), r.now + Session::kIdleNs);
+  r.advance(Session::kIdleNs - 1);
+  EXPECT_TRUE(r.host.sent.empty());
+  r.advance(1);
+  EXPECT_EQ(r.host.sent, Bytes{0xF9});  // a version query, no firmware query
+  r.pump();                             // answered: no restart, no set-up
+  EXPECT_EQ(r.session->stats().restarts, 0u);
+  EXPECT_EQ(r.host.configured_count, 1);
+  EXPECT_EQ(r.session->next_tick(), r.now + Session::kIdleNs);
+
+  r.uno.answers = false;  // its cable pulled while the port stays open
+  r.advance(Session::kIdleNs);
+  for (int i = 0; i < Session::kQueryTries; ++i) {  // the probe, then each retry
+    EXPECT_EQ(r.host.take(), Bytes{0xF9});
+    r.advance(Session::kReplyNs);
+  }
+  EXPECT_EQ(r.host.silent_count, 1);
+  EXPECT_EQ(r.session->state(), Session::State::kSilent);
+}
+
+TEST(FirmataSession, PinsTheBoardCannotDoAreSaidAndTheirWritesRefused) {
+  PinPlan plan;
+  plan.analog = 1u << 6;  // A6: an Uno has A0..A5
+  plan.pwm[13] = true;    // no PWM on 13
+  plan.input[30] = true;  // no pin 30
+  plan.output[12] = true;
+  Rig r(plan);
+  r.session->open(r.now);
+  r.pump();
+  ASSERT_EQ(r.session->state(), Session::State::kReady);
+  EXPECT_EQ(r.host.problems,
+            (std::vector<std::string>{"A6: the board has no analog input A6",
+                                      "D30: the board cannot read pin 30",
+                                      "PWM13: pin 13 cannot be driven that way on this board"}));
+  EXPECT_FALSE(r.session->write_pwm(13, 100));
+  EXPECT_FALSE(r.session->write_digital(11, true));  // not in the plan
+  EXPECT_FALSE(r.session->write_servo(-1, 10));
+  EXPECT_EQ(r.session->stats().refused_writes, 3u);
+  EXPECT_TRUE(r.session->write_digital(12, true));
+}
+
+TEST(FirmataSession, FeedbackWritesThePinsOnceReady) {
+  Rig r(uno_plan());
+  EXPECT_FALSE(r.session->write_digital(13, true));  // closed
+  r.session->open(r.now);
+  EXPECT_FALSE(r.session->write_digital(13, true));  // not yet set up
+  EXPECT_EQ(r.session->stats().refused_writes, 0u);
+  r.pump();
+  r.uno.commands.clear();
+  EXPECT_TRUE(r.session->write_digital(13, true));
+  EXPECT_TRUE(r.session->write_digital(12, true));
+  EXPECT_TRUE(r.session->write_digital(13, false));
+  EXPECT_TRUE(r.session->write_pwm(9, 300));     // clamped to 8 bits
+  EXPECT_TRUE(r.session->write_servo(10, 200));  // clamped to 180 degrees
+  EXPECT_TRUE(r.session->write_servo(10, 90));
+  r.pump();
+  // 144 = 0x90 digital port, 224 = 0xE0 analog write.
+  EXPECT_EQ(r.uno.commands,
+            (std::vector<std::string>{"144/1 32 0", "144/1 48 0", "144/1 16 0", "224/9 127 1",
+                                      "224/10 52 1", "224/10 90 0"}));
+  r.session->close();
+  EXPECT_FALSE(r.session->write_digital(13, true));
+}
+
+TEST(FirmataSession, AnOlderFirmwareGetsItsPullUpFromAOneWritten) {
+  Rig r(uno_plan());
+  r.uno.pullup = false;
+  r.uno.make_pins();
+  r.session->open(r.now);
+  r.pump();
+  ASSERT_EQ(r.session->state(), Session::State::kReady);
+  EXPECT_TRUE(r.host.problems.empty());
+  const auto& c = r.uno.commands;
+  EXPECT_NE(std::find(c.begin(), c.end(), "244/0 2 0"), c.end());  // D2 INPUT
+  EXPECT_NE(std::find(c.begin(), c.end(), "144/0 4 0"), c.end());  // then a 1 written to it
+  // Later writes to port 0 keep its pull-up on.
+  PinPlan plan = uno_plan();
+  plan.output[4] = true;
+  Rig r2(plan);
+  r2.uno.pullup = false;
+  r2.uno.make_pins();
+  r2.session->open(r2.now);
+  r2.pump();
+  r2.uno.commands.clear();
+  EXPECT_TRUE(r2.session->write_digital(4, true));
+  r2.pump();
+  EXPECT_EQ(r2.uno.commands, std::vector<std::string>{"144/0 20 0"});
+}
+
+TEST(FirmataSession, MalformedRepliesAreCountedAndAskedAgain) {
+  Rig r(uno_plan());
+  r.session->open(r.now);
+  r.deliver(r.uno.read(r.host.take()));  // version and firmware
+  EXPECT_EQ(r.host.take(), (Bytes{0xF0, 0x6B, 0xF7}));
+  r.deliver(Bytes{0xF0, 0x6C, 0x00, 0x01, 0xF7});  // a pin not ended
+  r.deliver(Bytes{0xF0, 0x79, 0x02, 0xF7});        // a firmware report without its minor
+  r.deliver(Bytes{0xF0, 0x71, 0x41, 0xF7});        // half a character
+  r.deliver(Bytes{0xF0, 0x05, 0x01, 0xF7});        // a sysex a board does not send
+  r.deliver(Bytes{0xC0, 0x01});                    // nor a host's command
+  EXPECT_EQ(r.session->stats().malformed, 3u);
+  EXPECT_EQ(r.session->stats().unknown, 2u);
+  EXPECT_EQ(r.session->state(), Session::State::kCapabilities);
+  r.advance(Session::kReplyNs);
+  EXPECT_EQ(r.host.sent, (Bytes{0xF0, 0x6B, 0xF7}));
+  r.pump();
+  EXPECT_EQ(r.session->state(), Session::State::kReady);
+  EXPECT_EQ(r.session->stats().retries, 1u);
+}
+
+TEST(FirmataSession, TheBoardsTextReachesTheHost) {
+  Rig r(uno_plan());
+  r.session->open(r.now);
+  r.pump();
+  r.deliver(Bytes{0xF0, 0x71, 0x6F, 0x00, 0x6B, 0x00, 0xF7});
+  EXPECT_EQ(r.host.texts, std::vector<std::string>{"ok"});
+}
+
+}  // namespace
+}  // namespace csb::firmata

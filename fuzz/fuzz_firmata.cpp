@@ -187,10 +187,6 @@ std::vector<Event> decode(fm::End end, const std::uint8_t* bytes, std::size_t n,
     now += 300'000'000;
     session.tick(now);
     FUZZ_CHECK(session.next_tick() > now);
-    const int pin = static_cast<int>(p % fm::kMaxPins);
-    session.write_digital(pin, p & 1);
-    session.write_pwm(pin, static_cast<std::uint32_t>(p * 7));
-    session.write_servo(pin, static_cast<std::uint32_t>(p));
   }
   FUZZ_CHECK(decoder.messages() == events.size());
   return events;

@@ -671,6 +671,28 @@ class Loader {
     if (auto f = s.get("devices")) read_devices(*f, cfg);
     if (auto f = s.get("map")) read_map(*f, cfg);
     if (auto f = s.get("feedback")) read_feedback(*f, cfg);
+    check_firmata_pins(cfg);
+  }
+
+  /// A firmata pin is read (map) or written (feedback), not both: the
+  /// board sets one mode a pin.
+  void check_firmata_pins(const Config& cfg) {
+    for (std::size_t k = 0; k < cfg.feedback.size(); ++k) {
+      const Feedback& fb = cfg.feedback[k];
+      if (fb.kind != FeedbackKind::firmata_digital && fb.kind != FeedbackKind::firmata_pwm &&
+          fb.kind != FeedbackKind::firmata_servo)
+        continue;
+      for (std::size_t i = 0; i < cfg.map.size(); ++i) {
+        const Source& src = cfg.map[i].from;
+        if (src.device != fb.device || src.kind != SourceKind::digital || fb.number < src.lo ||
+            fb.number > src.hi)
+          continue;
+        error(fb.mark, fmt::format("feedback[{}].to: pin {} of '{}' is read by map[{}] (line {}): "
+                                   "a firmata pin is an input or an output, not both",
+                                   k, fb.number, fb.device, i, cfg.map[i].mark.line));
+        break;
+      }
+    }
   }
 
   void read_csound(const Field& f, CsoundConfig& cs) {
@@ -814,9 +836,9 @@ class Loader {
 
   /// nullopt when the device kind is unknown (then mappings on it are not checked).
   std::optional<DeviceConfig> read_device(const Field& f, const std::string& name) {
-    Section s = section(
-        f, fmt::format("in device '{}'", name),
-        {"midi", "serial", "passthrough", "baud", "format", "columns", "max_line", "flow", "dtr"});
+    Section s = section(f, fmt::format("in device '{}'", name),
+                        {"midi", "serial", "passthrough", "baud", "format", "columns", "max_line",
+                         "flow", "dtr", "sampling"});
     if (!s.is_map) return std::nullopt;
     DeviceConfig d;
     d.name = name;
@@ -870,8 +892,22 @@ class Loader {
       else if (auto b = boolean(*o))
         d.passthrough = *b;
     }
+    if (serial && d.format == SerialFormat::firmata) d.baud = 57600;  // StandardFirmata's
     if (auto o = s.get("baud"); o && serial)
       if (auto v = integer(*o, 1, 4000000)) d.baud = static_cast<unsigned>(*v);
+    if (auto o = s.get("sampling")) {
+      if (!(serial && d.format == SerialFormat::firmata) && ok) {
+        fail_key(*o, "only for serial devices with format: firmata");
+      } else if (auto v = duration(*o)) {
+        // Firmata carries whole milliseconds, 14 bits of them.
+        const auto ms = std::chrono::round<std::chrono::milliseconds>(*v).count();
+        if (ms < 1 || ms > 16383)
+          fail(*o, fmt::format("must be 1ms..16383ms (what Firmata carries), got '{}'",
+                               o->value.Scalar()));
+        else
+          d.sampling_ms = static_cast<unsigned>(ms);
+      }
+    }
     if (auto o = s.get("flow"); o && serial)
       if (auto v = choice<Flow>(*o, {{"none", Flow::none}, {"rtscts", Flow::rtscts}})) d.flow = *v;
     if (auto o = s.get("dtr"); o && serial)
@@ -1081,7 +1117,7 @@ class Loader {
       if (lo && hi) span = std::pair{*lo, *hi};
     }
     if (!span) return bad();
-    int max = letter == 'A' ? 15 : 53;
+    int max = (letter == 'A' ? kFirmataAnalogPins : kFirmataDigitalPins) - 1;
     if (span->first > span->second) {
       fail(f, fmt::format("range {} is backwards: the first pin must not exceed the second", s));
       return std::nullopt;
@@ -1162,9 +1198,9 @@ class Loader {
   }
 
   std::optional<Mapping> read_mapping(const Field& f, const Config& cfg) {
-    Section s =
-        section(f, "in map entry",
-                {"from", "to", "do", "score", "in", "range", "curve", "invert", "value", "type"});
+    Section s = section(
+        f, "in map entry",
+        {"from", "to", "do", "score", "in", "range", "curve", "invert", "value", "type", "mode"});
     if (!s.is_map) return std::nullopt;
     Mapping m;
     m.mark = f.at();
@@ -1179,6 +1215,20 @@ class Loader {
     const Source* sp = src ? &*src : nullptr;
     bool ok = sp != nullptr;
     std::string target = read_target(s, f, sp, m, ok);
+    if (auto o = s.get("mode")) {
+      // pullup: a firmata digital input with the pin's pull-up on (INPUT_PULLUP).
+      if (auto v = choice<bool>(*o, {{"pullup", true}})) {
+        if (sp && sp->kind != SourceKind::digital) {
+          fail(*o, fmt::format("pullup is only for firmata digital pins (D0..D53), not for {} "
+                               "sources",
+                               source_word(sp->kind)));
+          ok = false;
+        }
+        m.pullup = *v;
+      } else {
+        ok = false;
+      }
+    }
     if (target == "do") {
       not_with(s, "do: (an action has no value)",
                {"in", "range", "curve", "invert", "value", "type"}, ok);
@@ -1453,13 +1503,16 @@ class Loader {
       if (t.rfind("PWM", 0) == 0) {
         fb.kind = FeedbackKind::firmata_pwm;
         pin = parse_uint(std::string_view(t).substr(3));
+      } else if (t.rfind("SERVO", 0) == 0) {
+        fb.kind = FeedbackKind::firmata_servo;
+        pin = parse_uint(std::string_view(t).substr(5));
       } else if (t.rfind("D", 0) == 0) {
         fb.kind = FeedbackKind::firmata_digital;
         pin = parse_uint(std::string_view(t).substr(1));
       }
-      if (!pin || *pin > 53) {
-        fail(f, fmt::format("device '{}' speaks firmata: expected 'DEVICE D0'..'D53' or "
-                            "'DEVICE PWM0'..'PWM53', got '{}'",
+      if (!pin || *pin >= kFirmataDigitalPins) {
+        fail(f, fmt::format("device '{}' speaks firmata: expected 'DEVICE D0'..'D53', "
+                            "'DEVICE PWM0'..'PWM53' or 'DEVICE SERVO0'..'SERVO53', got '{}'",
                             dev->name, *text));
         return false;
       }
@@ -1506,11 +1559,10 @@ class Loader {
       error(fb.mark, fmt::format("{}: missing required key 'to' (the device and where)", f.path));
     }
     ok = ok && target_ok;
-    bool midi = target_ok && dev->speaks_midi();
     bool lines = target_ok && fb.kind == FeedbackKind::line;
     if (auto o = s.get("range")) {
-      if (target_ok && !midi) {
-        fail_key(*o, "only for MIDI targets (cc, cc14, note)");
+      if (lines) {
+        fail_key(*o, "only for MIDI and firmata targets (cc, cc14, note, D, PWM, SERVO)");
         ok = false;
       } else if (auto p = number_pair(*o)) {
         if (p->first == p->second) {

@@ -55,6 +55,7 @@ struct DeviceSettings {
   std::size_t max_line = 256;        ///< bytes (lines)
   Flow flow = Flow::none;
   bool dtr = true;
+  unsigned sampling_ms = 19;  ///< firmata: how often the board reports its analog pins
 
   bool operator==(const DeviceSettings&) const = default;
 
@@ -67,6 +68,10 @@ struct DeviceConfig : DeviceSettings {
 
   const DeviceSettings& settings() const { return *this; }
 };
+
+/// Pins a `format: firmata` source can name: A0..A15, D0..D53.
+inline constexpr int kFirmataAnalogPins = 16;
+inline constexpr int kFirmataDigitalPins = 54;
 
 enum class SourceKind {
   // MIDI (kind midi, or serial format midi)
@@ -148,10 +153,19 @@ struct Mapping {
   bool invert = false;
   ValueMode value = ValueMode::velocity;
   bool is_string = false;  ///< `type: string`
+  bool pullup = false;     ///< `mode: pullup`: a firmata digital pin read with its pull-up on
   Mark mark;
 };
 
-enum class FeedbackKind { midi_cc, midi_cc14, midi_note, line, firmata_digital, firmata_pwm };
+enum class FeedbackKind {
+  midi_cc,
+  midi_cc14,
+  midi_note,
+  line,
+  firmata_digital,
+  firmata_pwm,
+  firmata_servo
+};
 
 /// `feedback:` entry: a Csound output channel sent back to a device.
 struct Feedback {

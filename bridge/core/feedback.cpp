@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/firmata.hpp"
 #include "core/midi.hpp"
 #include "core/spin.hpp"
 
@@ -83,10 +84,20 @@ void FeedbackOutput::restart() {
 void FeedbackOutput::observe(double v, std::int64_t now_ns) {
   if (!std::isfinite(v)) return;  // nothing a device could show
   std::size_t len;
-  if (binding_.config.kind == FeedbackKind::line)
-    len = tpl_.format(v, nullptr, binding_.config.channel, want_, sizeof want_);
-  else
-    len = encode_feedback(binding_.config, v, reinterpret_cast<std::uint8_t*>(want_));
+  auto* bytes = reinterpret_cast<std::uint8_t*>(want_);
+  switch (binding_.config.kind) {
+    case FeedbackKind::line:
+      len = tpl_.format(v, nullptr, binding_.config.channel, want_, sizeof want_);
+      break;
+    case FeedbackKind::firmata_digital:
+    case FeedbackKind::firmata_pwm:
+    case FeedbackKind::firmata_servo:
+      len = firmata::encode_feedback(binding_.config, v, bytes);
+      break;
+    default:
+      len = encode_feedback(binding_.config, v, bytes);
+      break;
+  }
   offer(len, now_ns);
 }
 

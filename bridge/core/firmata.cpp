@@ -1,6 +1,8 @@
 #include "core/firmata.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 
 namespace csb::firmata {
 
@@ -343,6 +345,32 @@ std::size_t analog_mapping_response(const Board& board, std::uint8_t* out, std::
   for (int p = 0; p < pins; ++p) out[k++] = data_byte(board.pins[p].analog);
   out[k++] = kEndSysex;
   return k;
+}
+
+// ---- Feedback ----
+
+std::size_t encode_feedback(const Feedback& f, double value, std::uint8_t out[6]) {
+  if (std::isnan(value)) return 0;
+  const auto [lo, hi] = f.range;
+  double x = hi != lo ? (value - lo) / (hi - lo) : (value >= hi ? 1.0 : 0.0);
+  x = std::clamp(x, 0.0, 1.0);
+  std::uint8_t buf[kMaxEncoded];
+  std::size_t n = 0;
+  switch (f.kind) {
+    case FeedbackKind::firmata_digital:
+      n = set_digital_pin(f.number, x >= 0.5, buf);
+      break;
+    case FeedbackKind::firmata_pwm:
+      n = analog_write(f.number, static_cast<std::uint32_t>(std::lround(x * 255.0)), buf);
+      break;
+    case FeedbackKind::firmata_servo:
+      n = analog_write(f.number, static_cast<std::uint32_t>(std::lround(x * 180.0)), buf);
+      break;
+    default:
+      return 0;
+  }
+  std::memcpy(out, buf, n);  // at most 6: values of 14 bits or fewer
+  return n;
 }
 
 }  // namespace csb::firmata

@@ -16,6 +16,8 @@
 #include <span>
 #include <string_view>
 
+#include "core/config.hpp"
+
 namespace csb::firmata {
 
 // Commands. The low nibble of the first four is a pin (analog) or a port
@@ -238,6 +240,18 @@ std::size_t firmware_report(int major, int minor, std::string_view name, std::ui
 std::size_t capability_response(const Board& board, std::uint8_t* out, std::size_t cap);
 /// Pins 0..board.mapping_count-1.
 std::size_t analog_mapping_response(const Board& board, std::uint8_t* out, std::size_t cap);
+
+// ---- Feedback (SPEC §3.4, §3.5) ----
+
+/// The bytes for a feedback entry of kind firmata_digital, firmata_pwm or
+/// firmata_servo (f.number the pin): `value` mapped from f.range onto the
+/// pin's raw range, clamped and rounded: 0..255 for PWM, 0..180 degrees for
+/// a servo; a digital pin is high from the middle of the range up. A digital
+/// pin is written with set-digital-pin (Firmata 2.5: it needs no state of
+/// the pin's port), PWM and servo with the analog message (extended analog
+/// past pin 15). Returns the byte count, at most 6; 0 for other kinds and
+/// for NaN. Any thread; allocation-free.
+std::size_t encode_feedback(const Feedback& f, double value, std::uint8_t out[6]);
 
 // ---- Decoder::feed ----
 

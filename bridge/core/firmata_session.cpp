@@ -23,6 +23,30 @@ struct Text {
 
 }  // namespace
 
+PinPlan plan_for(const Config& config, std::uint32_t device) {
+  PinPlan plan;
+  if (device >= config.devices.size()) return plan;
+  const DeviceConfig& dev = config.devices[device];
+  plan.sampling_ms = dev.sampling_ms;
+  for (const Mapping& m : config.map) {
+    if (m.from.device != dev.name) continue;
+    for (int pin = std::max(m.from.lo, 0); pin <= m.from.hi && pin < kMaxPins; ++pin) {
+      if (m.from.kind == SourceKind::analog && pin < kMaxChannels)
+        plan.analog |= static_cast<std::uint16_t>(1u << pin);
+      else if (m.from.kind == SourceKind::digital)
+        (m.pullup ? plan.pullup : plan.input)[pin] = true;
+    }
+  }
+  plan.input &= ~plan.pullup;
+  for (const Feedback& f : config.feedback) {
+    if (f.device != dev.name || f.number < 0 || f.number >= kMaxPins) continue;
+    if (f.kind == FeedbackKind::firmata_digital) plan.output[f.number] = true;
+    if (f.kind == FeedbackKind::firmata_pwm) plan.pwm[f.number] = true;
+    if (f.kind == FeedbackKind::firmata_servo) plan.servo[f.number] = true;
+  }
+  return plan;
+}
+
 void Session::open(std::int64_t now) {
   board_ = Board{};
   firmware_ = Firmware{};
@@ -217,9 +241,6 @@ void Session::on_sysex(std::uint8_t id, std::span<const std::uint8_t> payload, s
 void Session::configure() {
   std::uint8_t out[kMaxEncoded];
   usable_in_.reset();
-  usable_out_.reset();
-  usable_pwm_.reset();
-  usable_servo_.reset();
   in_known_.reset();
   std::fill(std::begin(port_out_), std::end(port_out_), std::uint8_t{0});
 
@@ -258,12 +279,11 @@ void Session::configure() {
   struct Use {
     const std::bitset<kMaxPins>& pins;
     Mode mode;
-    std::bitset<kMaxPins>& usable;
     const char* word;
   };
-  const Use writes[] = {{plan_.output, Mode::kOutput, usable_out_, "D"},
-                        {plan_.pwm, Mode::kPwm, usable_pwm_, "PWM"},
-                        {plan_.servo, Mode::kServo, usable_servo_, "SERVO"}};
+  const Use writes[] = {{plan_.output, Mode::kOutput, "D"},
+                        {plan_.pwm, Mode::kPwm, "PWM"},
+                        {plan_.servo, Mode::kServo, "SERVO"}};
   for (const Use& w : writes) {
     for (int pin = 0; pin < kMaxPins; ++pin) {
       if (!w.pins[pin]) continue;
@@ -273,7 +293,6 @@ void Session::configure() {
         continue;
       }
       send(out, set_pin_mode(pin, w.mode, out));
-      w.usable[pin] = true;
     }
   }
 
@@ -288,44 +307,6 @@ void Session::configure() {
   tries_ = 0;
   ++stats_.handshakes;
   host_.configured();
-}
-
-bool Session::write_digital(int pin, bool high) {
-  if (state_ != State::kReady) return false;
-  if (pin < 0 || pin >= kMaxPins || !usable_out_[pin]) {
-    ++stats_.refused_writes;
-    return false;
-  }
-  const int port = pin / 8;
-  const auto bit = static_cast<std::uint8_t>(1u << (pin % 8));
-  port_out_[port] = high ? port_out_[port] | bit : port_out_[port] & ~bit;
-  std::uint8_t out[kMaxEncoded];
-  send(out, digital_port(port, port_out_[port], out));
-  return true;
-}
-
-bool Session::write_pwm(int pin, std::uint32_t value) {
-  if (state_ != State::kReady) return false;
-  if (pin < 0 || pin >= kMaxPins || !usable_pwm_[pin]) {
-    ++stats_.refused_writes;
-    return false;
-  }
-  const int bits = board_.pins[pin].bits(Mode::kPwm);
-  const std::uint32_t max = (1u << std::clamp(bits > 0 ? bits : 8, 1, 28)) - 1;
-  std::uint8_t out[kMaxEncoded];
-  send(out, analog_write(pin, std::min(value, max), out));
-  return true;
-}
-
-bool Session::write_servo(int pin, std::uint32_t degrees) {
-  if (state_ != State::kReady) return false;
-  if (pin < 0 || pin >= kMaxPins || !usable_servo_[pin]) {
-    ++stats_.refused_writes;
-    return false;
-  }
-  std::uint8_t out[kMaxEncoded];
-  send(out, analog_write(pin, std::min<std::uint32_t>(degrees, 180), out));
-  return true;
 }
 
 }  // namespace csb::firmata

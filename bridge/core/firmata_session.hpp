@@ -15,7 +15,8 @@
 //   analog channel is, from its own replies, never from a fixed offset.
 // - ready: the pins the plan uses are set to their modes, their reporting
 //   turned on, the sampling interval set; then Host::configured() (the
-//   device resends its feedback values). Analog values and digital changes
+//   device resends its feedback values: core/firmata.hpp encodes them, on
+//   the performance thread, with no state of the session's). Analog values and digital changes
 //   of the read pins go to the Host. A board heard from for none of kIdle
 //   is asked its version; one that does not answer is silent.
 // - A version or firmware report nobody asked for (the board restarted) or
@@ -39,14 +40,19 @@ struct PinPlan {
   unsigned sampling_ms = 19;
 };
 
+/// What device `device` (an index into config.devices, a firmata board)
+/// uses of its board: the A and D pins its mappings read (D with `mode:
+/// pullup` pulled up when any of its mappings says so), the D, PWM and
+/// SERVO pins its feedback writes, its sampling interval.
+PinPlan plan_for(const Config& config, std::uint32_t device);
+
 struct SessionStats {
-  std::uint64_t handshakes = 0;      ///< boards configured
-  std::uint64_t restarts = 0;        ///< reports nobody asked for
-  std::uint64_t retries = 0;         ///< queries sent again for want of an answer
-  std::uint64_t silences = 0;        ///< times the board stopped answering
-  std::uint64_t malformed = 0;       ///< replies that did not parse
-  std::uint64_t unknown = 0;         ///< sysex and commands a board does not send a host
-  std::uint64_t refused_writes = 0;  ///< feedback to a pin the board cannot drive
+  std::uint64_t handshakes = 0;  ///< boards configured
+  std::uint64_t restarts = 0;    ///< reports nobody asked for
+  std::uint64_t retries = 0;     ///< queries sent again for want of an answer
+  std::uint64_t silences = 0;    ///< times the board stopped answering
+  std::uint64_t malformed = 0;   ///< replies that did not parse
+  std::uint64_t unknown = 0;     ///< sysex and commands a board does not send a host
 };
 
 class Session {
@@ -96,14 +102,6 @@ class Session {
   /// When tick() is next due; INT64_MAX while closed or silent.
   std::int64_t next_tick() const;
 
-  /// Feedback, once ready (false before, or for a pin the plan or the board
-  /// does not drive that way; the device resends at configured()).
-  bool write_digital(int pin, bool high);
-  /// 0..255 on an Uno (the pin's PWM resolution).
-  bool write_pwm(int pin, std::uint32_t value);
-  /// Degrees, 0..180.
-  bool write_servo(int pin, std::uint32_t degrees);
-
   State state() const { return state_; }
   const Board& board() const { return board_; }
   const Firmware& firmware() const { return firmware_; }
@@ -133,8 +131,8 @@ class Session {
   int tries_ = 0;
   bool probing_ = false;  // ready: a version query out as a probe
   std::int64_t heard_at_ = 0;
-  std::bitset<kMaxPins> usable_in_, usable_out_, usable_pwm_, usable_servo_;  // as configured
-  std::uint8_t port_out_[kMaxPins / 8] = {};  // what feedback last wrote, by port
+  std::bitset<kMaxPins> usable_in_;           // read pins, as configured
+  std::uint8_t port_out_[kMaxPins / 8] = {};  // pull-ups of an older firmware, by port
   std::uint8_t port_in_[kMaxPins / 8] = {};   // the read pins' last levels
   std::bitset<kMaxPins> in_known_;            // read pins reported since configured
   SessionStats stats_;

@@ -23,7 +23,7 @@ struct Router::Binding {
   std::uint32_t score = 0;  // index into score_templates_
   int i = 0, n = 0, ch = 0;
   bool edge_source = false;  // do:/score: fire on a rise through 0.5 (lines values)
-  std::string label;         // MIDI: the source for on_routed ("cc 7", "note 60 ch 10")
+  std::string label;  // MIDI, firmata: the source for on_routed ("cc 7", "note 60 ch 10", "A0")
   double prev = NAN;
   bool toggled = false;
 
@@ -39,6 +39,12 @@ struct Router::LinesTable {
   std::vector<std::vector<std::uint32_t>> by_index;
   std::vector<std::uint32_t> wildcard;
   std::vector<std::string> columns;
+};
+
+/// A firmata board's bindings, by pin.
+struct Router::FirmataTable {
+  std::vector<std::uint32_t> analog[kFirmataAnalogPins];
+  std::vector<std::uint32_t> digital[kFirmataDigitalPins];
 };
 
 namespace {
@@ -299,6 +305,7 @@ Router::Router(const Config& config, ChannelTable& channels, RouterSink& sink,
     : channels_(channels), sink_(sink), path_(config.path) {
   lines_.resize(config.devices.size());
   midi_.resize(config.devices.size());
+  firmata_.resize(config.devices.size());
   for (std::size_t d = 0; d < config.devices.size(); ++d) {
     const DeviceConfig& dev = config.devices[d];
     if (dev.kind == DeviceKind::serial && dev.format == SerialFormat::lines) {
@@ -306,6 +313,8 @@ Router::Router(const Config& config, ChannelTable& channels, RouterSink& sink,
       lines_[d]->columns = dev.columns;
     } else if (dev.speaks_midi()) {
       midi_[d] = std::make_unique<MidiTable>();
+    } else if (dev.kind == DeviceKind::serial && dev.format == SerialFormat::firmata) {
+      firmata_[d] = std::make_unique<FirmataTable>();
     }
   }
 
@@ -329,7 +338,11 @@ Router::Router(const Config& config, ChannelTable& channels, RouterSink& sink,
       add_midi_mapping(m, dev);
       continue;
     }
-    if (!lines_[dev]) continue;  // firmata: not routed here
+    if (firmata_[dev]) {
+      add_firmata_mapping(m, dev);
+      continue;
+    }
+    if (!lines_[dev]) continue;
 
     int lo = m.from.has_number ? m.from.lo : 0;
     int hi = m.from.has_number ? m.from.hi : 0;
@@ -422,6 +435,45 @@ void Router::add_midi_mapping(const Mapping& m, std::uint32_t device) {
     else
       add(n, 0);
   }
+}
+
+void Router::add_firmata_mapping(const Mapping& m, std::uint32_t device) {
+  FirmataTable& t = *firmata_[device];
+  const bool analog = m.from.kind == SourceKind::analog;
+  const int max = analog ? kFirmataAnalogPins : kFirmataDigitalPins;
+  for (int n = m.from.lo; n <= m.from.hi && n < max; ++n) {
+    Binding b = make_binding(m, n - m.from.lo, n, 0);
+    b.edge_source = true;
+    b.label = fmt::format("{}{}", analog ? 'A' : 'D', n);
+    if (b.kind == Binding::Kind::control)
+      b.slot = add_channel(expand_template(m.to, b.i, n, 0, {}), ChannelType::control, m);
+    (analog ? t.analog : t.digital)[n].push_back(static_cast<std::uint32_t>(bindings_.size()));
+    bindings_.push_back(std::move(b));
+  }
+}
+
+void Router::on_firmata(std::uint32_t device, SourceKind kind, int pin, double raw,
+                        std::int64_t t_ns, InputCounters& counters) {
+  FirmataTable* t = device < firmata_.size() ? firmata_[device].get() : nullptr;
+  if (!t) return;
+  const bool analog = kind == SourceKind::analog;
+  if ((!analog && kind != SourceKind::digital) || pin < 0 ||
+      pin >= (analog ? kFirmataAnalogPins : kFirmataDigitalPins)) {
+    ++counters.bad;
+    return;
+  }
+  const std::vector<std::uint32_t>& ids = (analog ? t->analog : t->digital)[pin];
+  int used = 0;
+  for (std::uint32_t id : ids) {
+    Binding& b = bindings_[id];
+    used += route(b, raw, {}, true, b.label, device, t_ns) ? 1 : 0;
+  }
+  if (used > 0)
+    ++counters.events;
+  else if (!ids.empty())
+    ++counters.bad;
+  else
+    ++counters.unmatched;
 }
 
 void Router::fire_score(const Binding& b, double value) {

@@ -83,6 +83,14 @@ class Router {
   /// Forgets what a port's stream said so far (it disconnected). Loop thread.
   void reset_port(std::uint32_t device, std::uint32_t port);
 
+  /// Routes one pin value of a serial `format: firmata` board (index into
+  /// Config::devices) to every mapping of the pin: `analog` A0..A15 (raw
+  /// 0..1023 on an Uno) or `digital` D0..D53 (0/1; `do:` and `score:` fire
+  /// as it rises). Allocation-free except for `score:` events. A value for a
+  /// device that is not a firmata board is ignored. Loop thread.
+  void on_firmata(std::uint32_t device, SourceKind kind, int pin, double raw, std::int64_t t_ns,
+                  InputCounters& counters);
+
   /// Channel slots written by mappings (for restoring and listing).
   const std::vector<std::uint32_t>& mapped_slots() const { return mapped_; }
   /// Where in the config the mapping of each mapped_slots() entry is.
@@ -94,6 +102,7 @@ class Router {
   struct LinesTable;
   struct MidiTable;
   struct MidiEvent;
+  struct FirmataTable;
 
   /// Routes one value to one binding; false when the binding cannot use it
   /// (a string for a number, no room for a new wildcard channel).
@@ -104,6 +113,8 @@ class Router {
   /// Adds the bindings of a mapping on a MIDI device (one per number, and one
   /// per channel when `to` or `score` holds {ch}) and queues their table keys.
   void add_midi_mapping(const Mapping& m, std::uint32_t device);
+  /// Adds the bindings of a mapping on a firmata board, one per pin.
+  void add_firmata_mapping(const Mapping& m, std::uint32_t device);
   /// A binding for number n (index i in its range) on MIDI channel ch (0:
   /// any), with its scaling and its kind; a channel target is left to the caller.
   Binding make_binding(const Mapping& m, int i, int n, int ch);
@@ -114,8 +125,9 @@ class Router {
   ChannelTable& channels_;
   RouterSink& sink_;
   std::vector<Binding> bindings_;
-  std::vector<std::unique_ptr<LinesTable>> lines_;  // by device index; null when not lines
-  std::vector<std::unique_ptr<MidiTable>> midi_;    // by device index; null when not MIDI
+  std::vector<std::unique_ptr<LinesTable>> lines_;      // by device index; null when not lines
+  std::vector<std::unique_ptr<MidiTable>> midi_;        // by device index; null when not MIDI
+  std::vector<std::unique_ptr<FirmataTable>> firmata_;  // by device index; null when not firmata
   std::vector<std::string> score_templates_;
   std::vector<std::uint32_t> mapped_;
   std::vector<Mark> mapped_marks_;

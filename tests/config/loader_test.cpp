@@ -458,6 +458,57 @@ TEST_F(ConfigDir, Feedback_EveryTargetKind) {
   EXPECT_EQ(c.feedback[5].number, 9);
 }
 
+TEST_F(ConfigDir, Firmata_BaudSamplingPullUpAndServo) {
+  Config c = load(std::string(head) + "devices:\n" + uno +
+                  "  mega:\n    serial: /dev/ttyACM*\n    format: firmata\n    baud: 115200\n"
+                  "    sampling: 0.1s\n"
+                  "map:\n"
+                  "  - from: uno D2..D4\n    to: \"button{n}\"\n    mode: pullup\n"
+                  "  - from: uno D5\n    do: reset\n    mode: pullup\n"
+                  "  - from: uno A0\n    to: pot\n"
+                  "feedback:\n"
+                  "  - from: arm\n    to: uno SERVO10\n    range: [0, 180]\n");
+  ASSERT_EQ(c.devices.size(), 2u);
+  EXPECT_EQ(c.devices[0].baud, 57600u);  // StandardFirmata's rate
+  EXPECT_EQ(c.devices[0].sampling_ms, 19u);
+  EXPECT_EQ(c.devices[1].baud, 115200u);
+  EXPECT_EQ(c.devices[1].sampling_ms, 100u);
+  ASSERT_EQ(c.map.size(), 3u);
+  EXPECT_TRUE(c.map[0].pullup);
+  EXPECT_TRUE(c.map[1].pullup);
+  EXPECT_FALSE(c.map[2].pullup);
+  ASSERT_EQ(c.feedback.size(), 1u);
+  EXPECT_EQ(c.feedback[0].kind, FeedbackKind::firmata_servo);
+  EXPECT_EQ(c.feedback[0].number, 10);
+}
+
+TEST_F(ConfigDir, Firmata_ErrorsAtTheirPlace) {
+  const std::string devices = std::string(head) + "devices:\n" + uno + board;
+  expect_one_error(devices + "    sampling: 20ms\n", 9, 5,
+                   "devices.board.sampling: only for serial devices with format: firmata");
+  expect_one_error(std::string(head) + "devices:\n" + uno + "    sampling: 0.2ms\n", 7, 15,
+                   "must be 1ms..16383ms (what Firmata carries), got '0.2ms'");
+  expect_one_error(std::string(head) + "devices:\n" + uno + "    sampling: 20s\n", 7, 15,
+                   "must be 1ms..16383ms");
+  expect_one_error(std::string(head) + "devices:\n" + uno + "    sampling: 20\n", 7, 15,
+                   "a duration needs a unit");
+  const std::string map = devices + "map:\n  - from: ";
+  expect_one_error(map + "uno A0\n    to: x\n    mode: pullup\n", 12, 11,
+                   "map[0].mode: pullup is only for firmata digital pins (D0..D53), not for analog "
+                   "pin sources");
+  expect_one_error(map + "board light\n    to: x\n    mode: pullup\n", 12, 11,
+                   "not for named value sources");
+  expect_one_error(map + "uno D2\n    to: x\n    mode: pulldown\n", 12, 11,
+                   "expected one of pullup, got 'pulldown'");
+  expect_one_error(map + "uno D2..D9\n    to: \"d{n}\"\nfeedback:\n  - from: x\n    to: uno PWM9\n",
+                   13, 5,
+                   "feedback[0].to: pin 9 of 'uno' is read by map[0] (line 10): a firmata pin is "
+                   "an input or an output, not both");
+  expect_one_error(devices + "feedback:\n  - from: x\n    to: uno SERVO54\n", 11, 9,
+                   "expected 'DEVICE D0'..'D53', 'DEVICE PWM0'..'PWM53' or 'DEVICE "
+                   "SERVO0'..'SERVO53', got 'uno SERVO54'");
+}
+
 // ---- errors, each at its exact position ------------------------------------
 
 TEST_F(ConfigDir, Errors_UnknownKeyPointsAtTheKey) {
@@ -465,7 +516,7 @@ TEST_F(ConfigDir, Errors_UnknownKeyPointsAtTheKey) {
                        "map:\n  - from: knobs cc 1\n    to: a\n    colour: red\n",
                    9, 5,
                    "unknown key 'colour' in map entry (expected one of: from, to, do, score, in, "
-                   "range, curve, invert, value, type)");
+                   "range, curve, invert, value, type, mode)");
   expect_one_error(std::string(head) + "  csd_path: x\n", 3, 3, "unknown key 'csd_path' in csound");
   // A near miss of a key the entry lacks is named.
   expect_one_error(std::string(head) + "devices:\n" + knobs +
@@ -967,9 +1018,10 @@ TEST_F(ConfigDir, Devices_EverySettingDecidesWhetherAReloadKeepsTheDevice) {
             base);
   // One structured binding names every setting: a setting added to
   // DeviceSettings stops this from compiling until a case below tries it.
-  const auto& [name, kind, glob, passthrough, baud, format, columns, max_line, flow, dtr] = base;
+  const auto& [name, kind, glob, passthrough, baud, format, columns, max_line, flow, dtr,
+               sampling_ms] = base;
   (void)name, (void)kind, (void)glob, (void)passthrough, (void)baud, (void)format, (void)columns,
-      (void)max_line, (void)flow, (void)dtr;
+      (void)max_line, (void)flow, (void)dtr, (void)sampling_ms;
   EXPECT_NE(load(std::string(head) + "devices:\n  other:\n    serial: /dev/ttyACM0\n")
                 .devices.at(0)
                 .settings(),
@@ -987,6 +1039,9 @@ TEST_F(ConfigDir, Devices_EverySettingDecidesWhetherAReloadKeepsTheDevice) {
   EXPECT_NE(settings("    flow: rtscts\n"), base);                 // flow
   EXPECT_NE(settings("    dtr: false\n"), base);                   // dtr
   EXPECT_EQ(settings("    baud: 115200\n    dtr: true\n"), base);  // the defaults, written out
+  const DeviceSettings firmata = settings("    format: firmata\n");
+  EXPECT_NE(settings("    format: firmata\n    sampling: 50ms\n"), firmata);  // sampling
+  EXPECT_EQ(settings("    format: firmata\n    sampling: 19ms\n    baud: 57600\n"), firmata);
 }
 
 }  // namespace

@@ -225,15 +225,22 @@ TEST(HotPath, FirmataValuesAndFeedback_AllocateNothing) {
   }
   const std::size_t ports = bytes.size();
   bytes.resize(ports + 3);
+  csb::Feedback led, dimmer;
+  led.kind = csb::FeedbackKind::firmata_digital;
+  led.number = 13;
+  dimmer.kind = csb::FeedbackKind::firmata_pwm;
+  dimmer.number = 9;
+  std::size_t sent = 0;
 
   counting = true;
   for (int i = 0; i < 1000; ++i) {
     now += 19'000'000;
     fm::digital_port(0, (i & 1) << 2, bytes.data() + ports);
     deliver(bytes.data(), bytes.size());
-    session.write_digital(13, i & 1);
-    session.write_pwm(9, static_cast<std::uint32_t>(i));
     session.tick(now);
+    // Feedback is encoded on the performance thread, without the session.
+    std::uint8_t out[6];
+    sent += fm::encode_feedback(led, i & 1, out) + fm::encode_feedback(dimmer, i / 1000.0, out);
   }
   counting = false;
   EXPECT_EQ(allocations.load(), 0);
@@ -241,4 +248,5 @@ TEST(HotPath, FirmataValuesAndFeedback_AllocateNothing) {
   EXPECT_EQ(host.digitals, 1000);
   EXPECT_EQ(host.configured_count, 1);
   EXPECT_EQ(decoder.errors(), 0u);
+  EXPECT_EQ(sent, 6000u);
 }

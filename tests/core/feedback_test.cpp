@@ -69,6 +69,28 @@ TEST(FeedbackOutput, MidiEntriesTakeNoText) {
   EXPECT_EQ(port.got[0], std::string("\xB0\x07\x7F", 3));
 }
 
+TEST(FeedbackOutput, FirmataEntriesSendTheirPinsMessage) {
+  RecordingPort port;
+  FeedbackCounters counters;
+  FeedbackBinding b;
+  b.config.kind = FeedbackKind::firmata_pwm;
+  b.config.number = 9;
+  b.config.rate = 0;  // every change
+  b.port = &port;
+  FeedbackOutput out(b, counters);
+  EXPECT_FALSE(out.takes_text());
+  out.observe(1.0, 0);
+  out.observe(0.999, kMs);  // 255 again: the same bytes, not sent
+  out.observe(0.0, 2 * kMs);
+  EXPECT_EQ(port.got, (std::vector<std::string>{std::string("\xE9\x7F\x01", 3),
+                                                std::string("\xE9\x00\x00", 3)}));
+  b.config.kind = FeedbackKind::firmata_digital;
+  b.config.number = 13;
+  FeedbackOutput led(b, counters);
+  led.observe(1.0, 0);
+  EXPECT_EQ(port.got.back(), std::string("\xF5\x0D\x01", 3));
+}
+
 TEST(FeedbackOutput, OnlyChangesOfTheBytesAreSent) {
   RecordingPort port;
   FeedbackCounters counters;

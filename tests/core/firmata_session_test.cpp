@@ -2,7 +2,7 @@
 // Uno made of the codec's board-side encoders: the handshake that never
 // waits for an unsolicited version, retries, pins from the board's own
 // replies, modes and reporting for what the plan uses, restarts, probes of
-// a quiet board, a board that stops answering, and feedback writes.
+// a quiet board, a board that stops answering.
 
 #include "core/firmata_session.hpp"
 
@@ -319,7 +319,7 @@ TEST(FirmataSession, AQuietBoardIsProbedAndOneThatStopsAnsweringIsSilent) {
   EXPECT_EQ(r.session->state(), Session::State::kSilent);
 }
 
-TEST(FirmataSession, PinsTheBoardCannotDoAreSaidAndTheirWritesRefused) {
+TEST(FirmataSession, PinsTheBoardCannotDoAreSaidAndTheOthersSetUp) {
   PinPlan plan;
   plan.analog = 1u << 6;  // A6: an Uno has A0..A5
   plan.pwm[13] = true;    // no PWM on 13
@@ -333,34 +333,8 @@ TEST(FirmataSession, PinsTheBoardCannotDoAreSaidAndTheirWritesRefused) {
             (std::vector<std::string>{"A6: the board has no analog input A6",
                                       "D30: the board cannot read pin 30",
                                       "PWM13: pin 13 cannot be driven that way on this board"}));
-  EXPECT_FALSE(r.session->write_pwm(13, 100));
-  EXPECT_FALSE(r.session->write_digital(11, true));  // not in the plan
-  EXPECT_FALSE(r.session->write_servo(-1, 10));
-  EXPECT_EQ(r.session->stats().refused_writes, 3u);
-  EXPECT_TRUE(r.session->write_digital(12, true));
-}
-
-TEST(FirmataSession, FeedbackWritesThePinsOnceReady) {
-  Rig r(uno_plan());
-  EXPECT_FALSE(r.session->write_digital(13, true));  // closed
-  r.session->open(r.now);
-  EXPECT_FALSE(r.session->write_digital(13, true));  // not yet set up
-  EXPECT_EQ(r.session->stats().refused_writes, 0u);
-  r.pump();
-  r.uno.commands.clear();
-  EXPECT_TRUE(r.session->write_digital(13, true));
-  EXPECT_TRUE(r.session->write_digital(12, true));
-  EXPECT_TRUE(r.session->write_digital(13, false));
-  EXPECT_TRUE(r.session->write_pwm(9, 300));     // clamped to 8 bits
-  EXPECT_TRUE(r.session->write_servo(10, 200));  // clamped to 180 degrees
-  EXPECT_TRUE(r.session->write_servo(10, 90));
-  r.pump();
-  // 144 = 0x90 digital port, 224 = 0xE0 analog write.
-  EXPECT_EQ(r.uno.commands,
-            (std::vector<std::string>{"144/1 32 0", "144/1 48 0", "144/1 16 0", "224/9 127 1",
-                                      "224/10 52 1", "224/10 90 0"}));
-  r.session->close();
-  EXPECT_FALSE(r.session->write_digital(13, true));
+  // What it can do is set up all the same.
+  EXPECT_EQ(r.uno.commands, (std::vector<std::string>{"244/0 12 1", "sysex 122 19 0"}));
 }
 
 TEST(FirmataSession, AnOlderFirmwareGetsItsPullUpFromAOneWritten) {
@@ -374,18 +348,6 @@ TEST(FirmataSession, AnOlderFirmwareGetsItsPullUpFromAOneWritten) {
   const auto& c = r.uno.commands;
   EXPECT_NE(std::find(c.begin(), c.end(), "244/0 2 0"), c.end());  // D2 INPUT
   EXPECT_NE(std::find(c.begin(), c.end(), "144/0 4 0"), c.end());  // then a 1 written to it
-  // Later writes to port 0 keep its pull-up on.
-  PinPlan plan = uno_plan();
-  plan.output[4] = true;
-  Rig r2(plan);
-  r2.uno.pullup = false;
-  r2.uno.make_pins();
-  r2.session->open(r2.now);
-  r2.pump();
-  r2.uno.commands.clear();
-  EXPECT_TRUE(r2.session->write_digital(4, true));
-  r2.pump();
-  EXPECT_EQ(r2.uno.commands, std::vector<std::string>{"144/0 20 0"});
 }
 
 TEST(FirmataSession, MalformedRepliesAreCountedAndAskedAgain) {
@@ -414,6 +376,62 @@ TEST(FirmataSession, TheBoardsTextReachesTheHost) {
   r.pump();
   r.deliver(Bytes{0xF0, 0x71, 0x6F, 0x00, 0x6B, 0x00, 0xF7});
   EXPECT_EQ(r.host.texts, std::vector<std::string>{"ok"});
+}
+
+TEST(FirmataPlan, TheMappingsAndFeedbackOfTheDeviceSayWhatItUses) {
+  Config c;
+  DeviceConfig other, uno;
+  other.name = "other";
+  other.format = SerialFormat::firmata;
+  uno.name = "uno";
+  uno.format = SerialFormat::firmata;
+  uno.sampling_ms = 50;
+  c.devices = {other, uno};
+  auto map = [&](const char* dev, SourceKind kind, int lo, int hi, bool pullup) {
+    Mapping m;
+    m.from.device = dev;
+    m.from.kind = kind;
+    m.from.lo = lo;
+    m.from.hi = hi;
+    m.pullup = pullup;
+    c.map.push_back(m);
+  };
+  map("uno", SourceKind::analog, 0, 2, false);
+  map("uno", SourceKind::digital, 2, 3, false);
+  map("uno", SourceKind::digital, 3, 4, true);  // D3 pulled up: one mapping says so
+  map("other", SourceKind::digital, 7, 7, false);
+  auto feedback = [&](const char* dev, FeedbackKind kind, int pin) {
+    Feedback f;
+    f.device = dev;
+    f.kind = kind;
+    f.number = pin;
+    c.feedback.push_back(f);
+  };
+  feedback("uno", FeedbackKind::firmata_digital, 13);
+  feedback("uno", FeedbackKind::firmata_pwm, 9);
+  feedback("uno", FeedbackKind::firmata_servo, 10);
+  feedback("other", FeedbackKind::firmata_pwm, 11);
+
+  const PinPlan p = plan_for(c, 1);
+  EXPECT_EQ(p.analog, 0b111);
+  EXPECT_EQ(p.input.count(), 1u);
+  EXPECT_TRUE(p.input[2]);
+  EXPECT_EQ(p.pullup.count(), 2u);
+  EXPECT_TRUE(p.pullup[3] && p.pullup[4]);
+  EXPECT_EQ(p.output.count(), 1u);
+  EXPECT_TRUE(p.output[13]);
+  EXPECT_EQ(p.pwm.count(), 1u);
+  EXPECT_TRUE(p.pwm[9]);
+  EXPECT_EQ(p.servo.count(), 1u);
+  EXPECT_TRUE(p.servo[10]);
+  EXPECT_EQ(p.sampling_ms, 50u);
+
+  const PinPlan q = plan_for(c, 0);
+  EXPECT_EQ(q.analog, 0);
+  EXPECT_TRUE(q.input[7]);
+  EXPECT_TRUE(q.pwm[11]);
+  EXPECT_EQ(q.sampling_ms, 19u);
+  EXPECT_EQ(plan_for(c, 2).analog, 0);  // no such device
 }
 
 }  // namespace

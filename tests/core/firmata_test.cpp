@@ -8,8 +8,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace csb::firmata {
@@ -477,6 +479,42 @@ TEST(FirmataEncoder, WhatABoardSendsReadsBackThroughTheHostsParsers) {
   EXPECT_EQ(firmware_report(2, 5, "StandardFirmata", out, 10), 0u);
   EXPECT_EQ(analog_mapping_response(uno, out, 10), 0u);
   EXPECT_EQ(version_report(2, 5, out, 2), 0u);
+}
+
+// ---- Feedback ----
+
+Bytes feedback_bytes(FeedbackKind kind, int pin, double value,
+                     std::pair<double, double> range = {0.0, 1.0}) {
+  Feedback f;
+  f.kind = kind;
+  f.number = pin;
+  f.range = range;
+  std::uint8_t out[6];
+  const std::size_t n = encode_feedback(f, value, out);
+  return Bytes(out, out + n);
+}
+
+TEST(FirmataFeedback, EachKindMapsItsRangeOntoThePinsRawRange) {
+  // A digital pin is high from the middle of the range up.
+  EXPECT_EQ(feedback_bytes(FeedbackKind::firmata_digital, 13, 1.0), (Bytes{0xF5, 0x0D, 0x01}));
+  EXPECT_EQ(feedback_bytes(FeedbackKind::firmata_digital, 13, 0.49), (Bytes{0xF5, 0x0D, 0x00}));
+  EXPECT_EQ(feedback_bytes(FeedbackKind::firmata_digital, 13, 0.5), (Bytes{0xF5, 0x0D, 0x01}));
+  EXPECT_EQ(feedback_bytes(FeedbackKind::firmata_digital, 2, 60, {0, 100}),
+            (Bytes{0xF5, 0x02, 0x01}));
+  // PWM onto 0..255, a servo onto 0..180 degrees, clamped.
+  EXPECT_EQ(feedback_bytes(FeedbackKind::firmata_pwm, 9, 1.0), (Bytes{0xE9, 0x7F, 0x01}));
+  EXPECT_EQ(feedback_bytes(FeedbackKind::firmata_pwm, 9, 0.5), (Bytes{0xE9, 0x00, 0x01}));
+  EXPECT_EQ(feedback_bytes(FeedbackKind::firmata_pwm, 9, -3.0), (Bytes{0xE9, 0x00, 0x00}));
+  EXPECT_EQ(feedback_bytes(FeedbackKind::firmata_servo, 10, 90, {0, 180}),
+            (Bytes{0xEA, 0x5A, 0x00}));
+  EXPECT_EQ(feedback_bytes(FeedbackKind::firmata_servo, 10, 7.0), (Bytes{0xEA, 0x34, 0x01}));
+  // Past pin 15, the extended analog message.
+  EXPECT_EQ(feedback_bytes(FeedbackKind::firmata_pwm, 44, 1.0),
+            (Bytes{0xF0, 0x6F, 0x2C, 0x7F, 0x01, 0xF7}));
+  // NaN and other kinds send nothing.
+  EXPECT_TRUE(feedback_bytes(FeedbackKind::firmata_pwm, 9, NAN).empty());
+  EXPECT_TRUE(feedback_bytes(FeedbackKind::midi_cc, 9, 1.0).empty());
+  EXPECT_TRUE(feedback_bytes(FeedbackKind::line, 9, 1.0).empty());
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/scaling.hpp"
+
 namespace csb::firmata {
 
 namespace {
@@ -351,9 +353,7 @@ std::size_t analog_mapping_response(const Board& board, std::uint8_t* out, std::
 
 std::size_t encode_feedback(const Feedback& f, double value, std::uint8_t out[6]) {
   if (std::isnan(value)) return 0;
-  const auto [lo, hi] = f.range;
-  double x = hi != lo ? (value - lo) / (hi - lo) : (value >= hi ? 1.0 : 0.0);
-  x = std::clamp(x, 0.0, 1.0);
+  const double x = feedback_position(f, value);
   std::uint8_t buf[kMaxEncoded];
   std::size_t n = 0;
   switch (f.kind) {

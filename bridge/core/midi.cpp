@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/scaling.hpp"
+
 namespace csb {
 
 int midi_data_length(std::uint8_t status) {
@@ -116,9 +118,7 @@ bool MidiDecoder::begin_status(std::uint8_t b) {
 
 std::size_t encode_feedback(const Feedback& f, double value, std::uint8_t out[6]) {
   if (std::isnan(value)) return 0;
-  const auto [lo, hi] = f.range;
-  double x = hi != lo ? (value - lo) / (hi - lo) : (value >= hi ? 1.0 : 0.0);
-  x = std::clamp(x, 0.0, 1.0);
+  const double x = feedback_position(f, value);
   const auto status_ch = static_cast<std::uint8_t>(std::clamp(f.ch, 1, 16) - 1);
   const auto number = static_cast<std::uint8_t>(f.number & 0x7F);
   switch (f.kind) {

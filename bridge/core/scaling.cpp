@@ -81,4 +81,11 @@ Scaler make_scaler(const Mapping& m) {
   return s;
 }
 
+double feedback_position(const Feedback& f, double value) {
+  if (std::isnan(value)) return value;
+  const auto [lo, hi] = f.range;
+  const double x = hi != lo ? (value - lo) / (hi - lo) : (value >= hi ? 1.0 : 0.0);
+  return std::clamp(x, 0.0, 1.0);
+}
+
 }  // namespace csb

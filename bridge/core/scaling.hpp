@@ -26,6 +26,11 @@ struct Scaler {
 /// The raw range of a source kind (SPEC §3.1); false when it has none (lines).
 bool source_raw_range(SourceKind kind, double& lo, double& hi);
 
+/// Feedback (SPEC §3.4): where a channel value stands in the entry's
+/// `range`, 0..1, clamped; a range whose ends are equal gives 1 from its
+/// end up. NaN stays NaN.
+double feedback_position(const Feedback& f, double value);
+
 /// Builds the scaler for a mapping from its options and its source's defaults.
 Scaler make_scaler(const Mapping& m);
 

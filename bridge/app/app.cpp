@@ -218,21 +218,19 @@ std::unique_ptr<SerialGroup> App::make_serial(const DeviceConfig& d, std::uint32
         // Only the board that came back gets the last feedback values.
         if (connected)
           if (SerialGroup* g = serial_group(dev.index())) engine_->resend_feedback(g, &dev);
-      });
+      },
+      [this](SerialDevice& dev, SourceKind kind, int pin, double raw, std::int64_t t) {
+        router_->on_firmata(dev.index(), kind, pin, raw, t, dev.counters());
+      },
+      firmata::plan_for(config_, index));
 }
 
-bool App::add_device(std::uint32_t index) {
+void App::add_device(std::uint32_t index) {
   const DeviceConfig& d = config_.devices[index];
-  if (d.kind == DeviceKind::midi) {
+  if (d.kind == DeviceKind::midi)
     midi_.push_back(make_midi(d, index, has_feedback(config_, d.name)));
-  } else if (d.format == SerialFormat::firmata) {
-    spdlog::warn("device {}: serial format firmata is not handled by this version; ignored",
-                 d.name);
-    return false;
-  } else {
+  else
     serial_.push_back(make_serial(d, index));
-  }
-  return true;
 }
 
 void App::build_devices() {
@@ -255,8 +253,8 @@ void App::configure_engine() {
       if (s->config().name == f.device) b.port = s.get();
     for (auto& m : midi_)
       if (m->config().name == f.device) b.port = m.get();
-    // Serial boards take lines or, with `format: midi`, MIDI bytes, and MIDI
-    // ports MIDI (the loader matched the kind to the device); firmata comes later.
+    // Serial boards take lines, MIDI bytes (`format: midi`) or Firmata
+    // messages, and MIDI ports MIDI (the loader matched the kind to the device).
     if (!b.port) {
       spdlog::warn("feedback {} -> {}: this device kind is not handled by this version; ignored",
                    f.channel, f.device);
@@ -859,9 +857,11 @@ void App::apply_config(Config next) {
         kept.push_back(d.name);
         continue;
       }
-    } else if (d.format != SerialFormat::firmata) {
-      auto it = std::find_if(serial_.begin(), serial_.end(),
-                             [&](auto& g) { return g && same(g->config(), d); });
+    } else {
+      // A firmata board is set up for the pins the mappings use: kept only when they are the same.
+      auto it = std::find_if(serial_.begin(), serial_.end(), [&](auto& g) {
+        return g && same(g->config(), d) && g->plan() == firmata::plan_for(next, i);
+      });
       if (it != serial_.end()) {
         (*it)->set_index(i);
         serial.push_back(std::move(*it));
@@ -898,8 +898,10 @@ void App::apply_config(Config next) {
   serial_ = std::move(serial);
   midi_ = std::move(midi);
   router_ = std::move(router);
-  for (std::uint32_t i : fresh)
-    if (add_device(i)) opened.push_back(config_.devices[i].name);
+  for (std::uint32_t i : fresh) {
+    add_device(i);
+    opened.push_back(config_.devices[i].name);
+  }
   // Listed in the order of the file.
   auto by_index = [](auto& a, auto& b) { return index_of(*a) < index_of(*b); };
   std::sort(serial_.begin(), serial_.end(), by_index);

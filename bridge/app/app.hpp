@@ -72,9 +72,8 @@ class App : private RouterSink {
 
   /// Makes every device of config_ and binds the feedback (at start).
   void build_devices();
-  /// Makes the device of config_.devices[index]; false when this version
-  /// does not run its kind (firmata, logged).
-  bool add_device(std::uint32_t index);
+  /// Makes the device of config_.devices[index].
+  void add_device(std::uint32_t index);
   std::unique_ptr<SerialGroup> make_serial(const DeviceConfig& d, std::uint32_t index);
   std::unique_ptr<MidiDevice> make_midi(const DeviceConfig& d, std::uint32_t index,
                                         bool wants_output);

@@ -682,15 +682,29 @@ class Loader {
       if (fb.kind != FeedbackKind::firmata_digital && fb.kind != FeedbackKind::firmata_pwm &&
           fb.kind != FeedbackKind::firmata_servo)
         continue;
-      for (std::size_t i = 0; i < cfg.map.size(); ++i) {
-        const Source& src = cfg.map[i].from;
+      bool clash = false;
+      for (const Mapping& m : cfg.map) {
+        const Source& src = m.from;
         if (src.device != fb.device || src.kind != SourceKind::digital || fb.number < src.lo ||
             fb.number > src.hi)
           continue;
-        error(fb.mark, fmt::format("feedback[{}].to: pin {} of '{}' is read by map[{}] (line {}): "
-                                   "a firmata pin is an input or an output, not both",
-                                   k, fb.number, fb.device, i, cfg.map[i].mark.line));
+        error(fb.mark, fmt::format("feedback[{}].to: pin {} of '{}' is read by the mapping at "
+                                   "line {}: a firmata pin is an input or an output, not both",
+                                   k, fb.number, fb.device, m.mark.line));
+        clash = true;
         break;
+      }
+      for (std::size_t j = 0; j < k && !clash; ++j) {
+        const Feedback& other = cfg.feedback[j];
+        if (other.device != fb.device || other.number != fb.number || other.kind == fb.kind ||
+            (other.kind != FeedbackKind::firmata_digital &&
+             other.kind != FeedbackKind::firmata_pwm && other.kind != FeedbackKind::firmata_servo))
+          continue;
+        error(fb.mark,
+              fmt::format("feedback[{}].to: pin {} of '{}' is written another way by the "
+                          "feedback entry at line {}: a pin has one mode (D, PWM or SERVO)",
+                          k, fb.number, fb.device, other.mark.line));
+        clash = true;
       }
     }
   }

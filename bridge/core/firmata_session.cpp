@@ -56,6 +56,7 @@ void Session::open(std::int64_t now) {
   std::fill(std::begin(port_out_), std::end(port_out_), std::uint8_t{0});
   state_ = State::kAsking;
   tries_ = 0;
+  versions_owed_ = firmwares_owed_ = 0;
   ask(now);
 }
 
@@ -63,7 +64,9 @@ void Session::ask(std::int64_t now) {
   std::uint8_t out[kMaxEncoded];
   send(out, query_version(out));
   send(out, query_firmware(out));
-  asked_at_ = firmware_asked_at_ = now;
+  ++versions_owed_;
+  ++firmwares_owed_;
+  asked_at_ = now;
 }
 
 void Session::query(State next, std::int64_t now) {
@@ -88,6 +91,7 @@ void Session::tick(std::int64_t now) {
     tries_ = 0;
     std::uint8_t out[kMaxEncoded];
     send(out, query_version(out));
+    ++versions_owed_;
     asked_at_ = now;
     return;
   }
@@ -109,6 +113,7 @@ void Session::tick(std::int64_t now) {
       break;
     default:  // ready, probing
       send(out, query_version(out));
+      ++versions_owed_;
       asked_at_ = now;
       break;
   }
@@ -136,23 +141,24 @@ void Session::heard(std::int64_t now) {
 }
 
 void Session::on_report(bool firmware, std::int64_t now) {
+  int& owed = firmware ? firmwares_owed_ : versions_owed_;
+  const bool asked = owed > 0;
+  if (asked) --owed;
   switch (state_) {
     case State::kAsking:
       tries_ = 0;
       query(State::kCapabilities, now);
       return;
-    case State::kReady: {
-      // Ours are answered within kReplyNs; a probe asks the version only.
-      // Anything else is what a board sends at its start. (While the
-      // handshake runs, a restart only delays an answer: it is asked again.)
-      const std::int64_t asked = firmware ? firmware_asked_at_ : asked_at_;
-      if (asked >= 0 && now - asked <= kReplyNs) return;
+    case State::kReady:
+      // Ours are answered (a probe asks the version only); anything else is
+      // what a board sends at its start. While the handshake runs, a restart
+      // only delays an answer: it is asked again.
+      if (asked) return;
       ++stats_.restarts;
       host_.problem("the board restarted: setting it up again");
       tries_ = 0;
       query(State::kCapabilities, now);
       return;
-    }
     default:
       return;
   }
@@ -177,12 +183,13 @@ void Session::on_message(const Message& m, std::int64_t now) {
       for (int k = 0; k < 8; ++k) {
         const int pin = port * 8 + k;
         if (!usable_in_[pin]) continue;
-        const int level = (levels >> k) & 1u;
-        const int before = (port_in_[port] >> k) & 1u;
+        const unsigned level = (levels >> k) & 1u;
+        const unsigned before = (port_in_[port] >> k) & 1u;
         if (in_known_[pin] && level == before) continue;
         in_known_[pin] = true;
         port_in_[port] = static_cast<std::uint8_t>((port_in_[port] & ~(1u << k)) | (level << k));
-        host_.digital(pin, level);
+        // A pulled-up pin reads low while its button to ground is pressed: pressed is 1.
+        host_.digital(pin, static_cast<int>(plan_.pullup[pin] ? level ^ 1u : level));
       }
       return;
     }
@@ -255,9 +262,21 @@ void Session::configure() {
     send(out, report_analog(c, true, out));
   }
 
+  // A pin that is an analog input the plan reads is that, not a D pin: any
+  // other mode set on it turns its analog reporting off.
+  auto analog_read = [&](int pin) {
+    const int c = board_.pins[pin].analog;
+    if (c == kNone || c >= kMaxChannels || !((plan_.analog >> c) & 1u)) return false;
+    host_.problem(
+        Text("D{}: it is A{} on this board, which a mapping reads; D{} is left out", pin, c, pin)
+            .view());
+    return true;
+  };
+
   std::uint16_t report_ports = 0, pullup_ports = 0;
   for (int pin = 0; pin < kMaxPins; ++pin) {
     if (!plan_.input[pin] && !plan_.pullup[pin]) continue;
+    if (analog_read(pin)) continue;
     const Pin& p = board_.pins[pin];
     Mode mode = plan_.pullup[pin] ? Mode::kPullup : Mode::kInput;
     if (!p.supports(mode) && mode == Mode::kPullup && p.supports(Mode::kInput)) {
@@ -284,9 +303,14 @@ void Session::configure() {
   const Use writes[] = {{plan_.output, Mode::kOutput, "D"},
                         {plan_.pwm, Mode::kPwm, "PWM"},
                         {plan_.servo, Mode::kServo, "SERVO"}};
+  if (plan_.output.any() && protocol_ < 205)
+    host_.problem(Text("the board speaks Firmata {}.{}: D outputs need 2.5 or later (update its "
+                       "StandardFirmata), so their feedback is ignored",
+                       protocol_ / 100, protocol_ % 100)
+                      .view());
   for (const Use& w : writes) {
     for (int pin = 0; pin < kMaxPins; ++pin) {
-      if (!w.pins[pin]) continue;
+      if (!w.pins[pin] || analog_read(pin)) continue;
       if (!board_.pins[pin].supports(w.mode)) {
         host_.problem(
             Text("{}{}: pin {} cannot be driven that way on this board", w.word, pin, pin).view());
@@ -305,6 +329,9 @@ void Session::configure() {
   state_ = State::kReady;
   probing_ = false;
   tries_ = 0;
+  // Every query before the mapping query was answered before its reply:
+  // what is owed now was lost (sent while the board was in its bootloader).
+  versions_owed_ = firmwares_owed_ = 0;
   ++stats_.handshakes;
   host_.configured();
 }

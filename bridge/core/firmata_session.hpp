@@ -21,6 +21,9 @@
 //   is asked its version; one that does not answer is silent.
 // - A version or firmware report nobody asked for (the board restarted) or
 //   a new open starts the handshake again.
+//
+// Threads: one at a time, the device's (the loop thread); the Host is called
+// on it.
 
 #include <bitset>
 #include <cstddef>
@@ -38,6 +41,8 @@ struct PinPlan {
   std::bitset<kMaxPins> input, pullup;       ///< digital pins read (pullup: with INPUT_PULLUP)
   std::bitset<kMaxPins> output, pwm, servo;  ///< pins feedback writes
   unsigned sampling_ms = 19;
+
+  bool operator==(const PinPlan&) const = default;
 };
 
 /// What device `device` (an index into config.devices, a firmata board)
@@ -57,14 +62,15 @@ struct SessionStats {
 
 class Session {
  public:
-  /// What the session tells its device, on the thread that calls it.
+  /// What the session tells its device, on the thread that calls the session.
   class Host {
    public:
     /// Bytes for the board, in order.
     virtual void send(const std::uint8_t* bytes, std::size_t n) = 0;
     /// A<channel>'s value (raw, 0..1023 on an Uno), for the channels read.
     virtual void analog(int channel, int value) = 0;
-    /// A read pin's level: at its first report, then on each change.
+    /// A read pin's level (a pulled-up pin's inverted: pressed to ground is
+    /// 1): at its first report, then on each change.
     virtual void digital(int pin, int value) = 0;
     /// The board is set up: the device sends its feedback values again.
     virtual void configured() = 0;
@@ -126,8 +132,10 @@ class Session {
   Board board_;
   Firmware firmware_;
   int protocol_ = 0;
-  std::int64_t asked_at_ = -1;           // the last query of the handshake or a probe sent
-  std::int64_t firmware_asked_at_ = -1;  // the last firmware query (a probe asks none)
+  std::int64_t asked_at_ = -1;  // the last query of the handshake or a probe sent
+  // Version and firmware queries not answered yet. A board answers in
+  // order, so once the set-up's replies are in, none is owed but probes'.
+  int versions_owed_ = 0, firmwares_owed_ = 0;
   int tries_ = 0;
   bool probing_ = false;  // ready: a version query out as a probe
   std::int64_t heard_at_ = 0;

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/clock.hpp"
+#include "serial/firmata_board.hpp"
 #include "serial/termios2.hpp"
 
 namespace csb {
@@ -17,14 +18,29 @@ namespace csb {
 namespace asio = boost::asio;
 
 SerialDevice::SerialDevice(asio::io_context& io, DeviceConfig config, std::uint32_t index,
-                           OnLine on_line, OnMidi on_midi, OnState on_state)
+                           OnLine on_line, OnMidi on_midi, OnState on_state, OnPin on_pin,
+                           const firmata::PinPlan& plan)
     : config_(std::move(config)),
       index_(index),
       on_line_(std::move(on_line)),
       on_midi_(std::move(on_midi)),
       on_state_(std::move(on_state)),
+      on_pin_(std::move(on_pin)),
       stream_(io),
-      splitter_(config_.max_line) {}
+      splitter_(config_.max_line) {
+  if (config_.format != SerialFormat::firmata) return;
+  FirmataBoard::Hooks hooks;
+  hooks.write = [this](const std::uint8_t* b, std::size_t n) {
+    return try_send(reinterpret_cast<const char*>(b), n) == SendResult::sent;
+  };
+  hooks.value = [this](SourceKind kind, int pin, double raw, std::int64_t t) {
+    if (on_pin_) on_pin_(*this, kind, pin, raw, t);
+  };
+  hooks.ready = [this] { on_state_(*this, true); };
+  // Closed from the board's timer; the scan opens it again.
+  hooks.silent = [this] { close("the board stopped answering"); };
+  board_ = std::make_unique<FirmataBoard>(io, config_.name, plan, std::move(hooks));
+}
 
 SerialDevice::~SerialDevice() {
   while (write_lock_.test_and_set(std::memory_order_acquire)) {
@@ -61,7 +77,10 @@ bool SerialDevice::open(const std::string& path) {
   write_lock_.clear(std::memory_order_release);
   spdlog::info("device {}: connected on {} at {} baud", config_.name, path, config_.baud);
   read_more();
-  on_state_(*this, true);
+  if (board_)
+    board_->open();  // connected for feedback once the board is set up
+  else
+    on_state_(*this, true);
   return true;
 }
 
@@ -78,6 +97,7 @@ void SerialDevice::close(const std::string& why, bool vanished) {
   stream_.close(ec);
   splitter_.reset();  // half a line (or message) at a disconnect is not a message
   decoder_.reset();
+  if (board_) board_->close();
   last_error_ = why;
   if (!vanished) {
     spdlog::info("device {}: closed {}", config_.name, path_);
@@ -97,7 +117,11 @@ void SerialDevice::read_more() {
     }
     std::int64_t t = steady_ns();
     bytes_in_ += n;
-    if (config_.format == SerialFormat::midi) {
+    if (board_) {
+      const std::uint64_t bad = board_->bad();
+      board_->feed(reinterpret_cast<const std::uint8_t*>(buf_), n, t);
+      counters_.bad += board_->bad() - bad;
+    } else if (config_.format == SerialFormat::midi) {
       std::uint64_t bad = decoder_.errors() + decoder_.sysex_dropped();
       decoder_.feed(
           reinterpret_cast<const std::uint8_t*>(buf_), n,
@@ -125,9 +149,9 @@ SendResult SerialDevice::try_send(const char* data, std::size_t len) noexcept {
     char buf[1024];
     const char* out = data;
     std::size_t n = len;
-    // Not for MIDI: there 0x0A is a data byte, and the next message's status
-    // byte already ends the fragment.
-    if (resync_ && config_.format != SerialFormat::midi && len < sizeof buf) {
+    // Not for MIDI or Firmata: there 0x0A is a data byte, and the next
+    // message's status byte already ends the fragment.
+    if (resync_ && config_.format == SerialFormat::lines && len < sizeof buf) {
       buf[0] = '\n';
       std::memcpy(buf + 1, data, len);
       out = buf;

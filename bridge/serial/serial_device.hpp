@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 
 #include "core/config.hpp"
+#include "core/firmata_session.hpp"
 #include "core/lines_parser.hpp"
 #include "core/midi.hpp"
 #include "core/router.hpp"
@@ -23,17 +25,25 @@
 
 namespace csb {
 
+class FirmataBoard;
+
 class SerialDevice : public FeedbackPort {
  public:
   /// Loop thread: a complete line arrived (t_ns: steady clock at the read).
   using OnLine = std::function<void(SerialDevice&, std::string_view line, std::int64_t t_ns)>;
   /// Loop thread: a MIDI message arrived (`format: midi`).
   using OnMidi = std::function<void(SerialDevice&, const MidiMessage& m, std::int64_t t_ns)>;
-  /// Loop thread: the device was opened (true) or closed (false).
+  /// Loop thread: the device was opened (true; a firmata board once it is
+  /// set up, again after it restarted) or closed (false).
   using OnState = std::function<void(SerialDevice&, bool connected)>;
+  /// Loop thread: a firmata board's pin value (SourceKind analog or digital).
+  using OnPin =
+      std::function<void(SerialDevice&, SourceKind kind, int pin, double raw, std::int64_t t_ns)>;
 
+  /// `plan` and `on_pin` are for `format: firmata` only.
   SerialDevice(boost::asio::io_context& io, DeviceConfig config, std::uint32_t index,
-               OnLine on_line, OnMidi on_midi, OnState on_state);
+               OnLine on_line, OnMidi on_midi, OnState on_state, OnPin on_pin = {},
+               const firmata::PinPlan& plan = {});
   ~SerialDevice() override;
 
   /// Tries to open `path`; false when it cannot (last_error() says why).
@@ -70,10 +80,12 @@ class SerialDevice : public FeedbackPort {
   OnLine on_line_;
   OnMidi on_midi_;
   OnState on_state_;
+  OnPin on_pin_;
   boost::asio::posix::stream_descriptor stream_;
   std::string path_;
-  LineSplitter splitter_;  // format lines
-  MidiDecoder decoder_;    // format midi
+  LineSplitter splitter_;                // format lines
+  MidiDecoder decoder_;                  // format midi
+  std::unique_ptr<FirmataBoard> board_;  // format firmata
   char buf_[4096];
   InputCounters counters_;
   std::uint64_t bytes_in_ = 0;

@@ -20,10 +20,12 @@ std::string real_path(const std::string& p) {
 
 SerialGroup::SerialGroup(boost::asio::io_context& io, const DeviceConfig& config,
                          std::uint32_t index, const SerialDevice::OnLine& on_line,
-                         const SerialDevice::OnMidi& on_midi, const SerialDevice::OnState& on_state)
-    : config_(config) {
+                         const SerialDevice::OnMidi& on_midi, const SerialDevice::OnState& on_state,
+                         const SerialDevice::OnPin& on_pin, const firmata::PinPlan& plan)
+    : config_(config), plan_(plan) {
   for (std::uint32_t i = 0; i < kMaxPorts; ++i) {
-    ports_[i] = std::make_unique<SerialDevice>(io, config, index, on_line, on_midi, on_state);
+    ports_[i] =
+        std::make_unique<SerialDevice>(io, config, index, on_line, on_midi, on_state, on_pin, plan);
     ports_[i]->set_port_index(i);
   }
 }

@@ -19,9 +19,11 @@ class SerialGroup : public FeedbackPort {
  public:
   static constexpr std::size_t kMaxPorts = 8;
 
+  /// `on_pin` and `plan` are for `format: firmata` only.
   SerialGroup(boost::asio::io_context& io, const DeviceConfig& config, std::uint32_t index,
               const SerialDevice::OnLine& on_line, const SerialDevice::OnMidi& on_midi,
-              const SerialDevice::OnState& on_state);
+              const SerialDevice::OnState& on_state, const SerialDevice::OnPin& on_pin = {},
+              const firmata::PinPlan& plan = {});
 
   /// Opens every path the glob matches now that is not in `in_use` (real
   /// paths), while a port is free; adds what it opened to `in_use`. Only
@@ -39,6 +41,8 @@ class SerialGroup : public FeedbackPort {
   void collect_open(std::vector<std::string>& in_use) const;
 
   const DeviceConfig& config() const { return config_; }
+  /// What a firmata board's ports set up (a reload keeps the group only when it is the same).
+  const firmata::PinPlan& plan() const { return plan_; }
   /// Its position in the configuration changed (a reload kept it): loop thread.
   void set_index(std::uint32_t index) {
     for (auto& p : ports_) p->set_index(index);
@@ -49,6 +53,7 @@ class SerialGroup : public FeedbackPort {
 
  private:
   DeviceConfig config_;
+  firmata::PinPlan plan_;
   std::array<std::unique_ptr<SerialDevice>, kMaxPorts> ports_;
   std::string scan_error_;
 };

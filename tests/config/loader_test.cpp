@@ -502,8 +502,12 @@ TEST_F(ConfigDir, Firmata_ErrorsAtTheirPlace) {
                    "expected one of pullup, got 'pulldown'");
   expect_one_error(map + "uno D2..D9\n    to: \"d{n}\"\nfeedback:\n  - from: x\n    to: uno PWM9\n",
                    13, 5,
-                   "feedback[0].to: pin 9 of 'uno' is read by map[0] (line 10): a firmata pin is "
-                   "an input or an output, not both");
+                   "feedback[0].to: pin 9 of 'uno' is read by the mapping at line 10: a firmata "
+                   "pin is an input or an output, not both");
+  expect_one_error(
+      devices + "feedback:\n  - from: x\n    to: uno D9\n  - from: y\n    to: uno PWM9\n", 12, 5,
+      "feedback[1].to: pin 9 of 'uno' is written another way by the feedback entry "
+      "at line 10: a pin has one mode (D, PWM or SERVO)");
   expect_one_error(devices + "feedback:\n  - from: x\n    to: uno SERVO54\n", 11, 9,
                    "expected 'DEVICE D0'..'D53', 'DEVICE PWM0'..'PWM53' or 'DEVICE "
                    "SERVO0'..'SERVO53', got 'uno SERVO54'");

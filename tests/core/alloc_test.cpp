@@ -171,12 +171,23 @@ TEST(HotPath, MidiToChannelWrite_AllocatesNothing) {
 
 namespace {
 
-/// Counts what a Firmata session hands over; its bytes go nowhere.
-struct CountingHost : csb::firmata::Session::Host {
+/// Routes what a Firmata session hands over, as the serial device does; its
+/// bytes go nowhere.
+struct RoutingHost : csb::firmata::Session::Host {
+  csb::Router& router;
+  csb::InputCounters counters;
+  std::int64_t now = 0;
   long bytes = 0, analogs = 0, digitals = 0, configured_count = 0;
+  explicit RoutingHost(csb::Router& r) : router(r) {}
   void send(const std::uint8_t*, std::size_t n) override { bytes += static_cast<long>(n); }
-  void analog(int, int) override { ++analogs; }
-  void digital(int, int) override { ++digitals; }
+  void analog(int c, int v) override {
+    ++analogs;
+    router.on_firmata(0, csb::SourceKind::analog, c, v, now, counters);
+  }
+  void digital(int p, int v) override {
+    ++digitals;
+    router.on_firmata(0, csb::SourceKind::digital, p, v, now, counters);
+  }
   void configured() override { ++configured_count; }
   void problem(std::string_view) override {}
   void text(std::string_view) override {}
@@ -192,7 +203,29 @@ TEST(HotPath, FirmataValuesAndFeedback_AllocateNothing) {
   plan.pullup[2] = true;
   plan.output[13] = true;
   plan.pwm[9] = true;
-  CountingHost host;
+  csb::Config config;
+  csb::DeviceConfig device;
+  device.name = "uno";
+  device.format = csb::SerialFormat::firmata;
+  config.devices.push_back(device);
+  csb::Mapping pots;
+  pots.from.device = "uno";
+  pots.from.kind = csb::SourceKind::analog;
+  pots.from.lo = 0;
+  pots.from.hi = 2;
+  pots.from.has_number = true;
+  pots.to = "a_pot_channel_name_longer_than_sso_{n}";
+  config.map.push_back(pots);
+  csb::Mapping button = pots;
+  button.from.kind = csb::SourceKind::digital;
+  button.from.lo = button.from.hi = 2;
+  button.to = "button";
+  button.value = csb::ValueMode::toggle;
+  config.map.push_back(button);
+  csb::ChannelTable table;
+  NullSink sink;
+  csb::Router router(config, table, sink);
+  RoutingHost host(router);
   fm::Session session(plan, host);
   fm::Decoder decoder(fm::End::kHost);
   std::int64_t now = 0;
@@ -235,6 +268,7 @@ TEST(HotPath, FirmataValuesAndFeedback_AllocateNothing) {
   counting = true;
   for (int i = 0; i < 1000; ++i) {
     now += 19'000'000;
+    host.now = now;
     fm::digital_port(0, (i & 1) << 2, bytes.data() + ports);
     deliver(bytes.data(), bytes.size());
     session.tick(now);
@@ -249,4 +283,8 @@ TEST(HotPath, FirmataValuesAndFeedback_AllocateNothing) {
   EXPECT_EQ(host.configured_count, 1);
   EXPECT_EQ(decoder.errors(), 0u);
   EXPECT_EQ(sent, 6000u);
+  EXPECT_EQ(host.counters.events, 4000u);
+  EXPECT_EQ(host.counters.bad, 0u);
+  EXPECT_EQ(table.at(table.find("a_pot_channel_name_longer_than_sso_2")).value.load(),
+            200 / 1023.0);
 }

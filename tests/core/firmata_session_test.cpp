@@ -46,6 +46,7 @@ struct FakeUno {
   Board pins;
   bool answers = true;
   bool pullup = true;  // false: an older firmware with no INPUT_PULLUP
+  int protocol_minor = 5;
   std::vector<std::string> commands;
 
   FakeUno() { make_pins(); }
@@ -118,7 +119,7 @@ struct FakeUno {
 
   void append_version(Bytes& out) {
     std::uint8_t buf[8];
-    const std::size_t n = version_report(2, 5, buf, sizeof buf);
+    const std::size_t n = version_report(2, protocol_minor, buf, sizeof buf);
     out.insert(out.end(), buf, buf + n);
   }
   void append_firmware(Bytes& out) {
@@ -268,7 +269,8 @@ TEST(FirmataSession, ValuesOfTheReadPinsReachTheHost) {
   add(digital_port(1, 0b00100001, b));  // D13 is an output: not read
   r.deliver(board);
   EXPECT_EQ(r.host.analogs, (std::vector<std::pair<int, int>>{{0, 512}, {1, 1023}}));
-  EXPECT_EQ(r.host.digitals, (std::vector<std::pair<int, int>>{{2, 1}, {7, 1}, {7, 0}, {8, 1}}));
+  // D2 is pulled up: high is its button let go, 0.
+  EXPECT_EQ(r.host.digitals, (std::vector<std::pair<int, int>>{{2, 0}, {7, 1}, {7, 0}, {8, 1}}));
 }
 
 TEST(FirmataSession, AReportNobodyAskedForIsARestartAndTheBoardIsSetUpAgain) {
@@ -289,7 +291,33 @@ TEST(FirmataSession, AReportNobodyAskedForIsARestartAndTheBoardIsSetUpAgain) {
   // Its report of a digital port after the restart is a first report again.
   std::uint8_t b[kMaxEncoded];
   r.deliver(Bytes(b, b + digital_port(0, 0, b)));
-  EXPECT_EQ(r.host.digitals, (std::vector<std::pair<int, int>>{{2, 0}, {7, 0}}));
+  // (D2, pulled up, reads low: pressed, 1.)
+  EXPECT_EQ(r.host.digitals, (std::vector<std::pair<int, int>>{{2, 1}, {7, 0}}));
+}
+
+TEST(FirmataSession, ARestartRightAfterTheSetUpIsStillARestart) {
+  Rig r(uno_plan());
+  r.session->open(r.now);
+  r.pump();
+  ASSERT_EQ(r.session->state(), Session::State::kReady);
+  r.deliver(r.uno.boot());  // no time at all after the set-up
+  r.pump();
+  EXPECT_EQ(r.session->stats().restarts, 1u);
+  EXPECT_EQ(r.host.configured_count, 2);
+}
+
+TEST(FirmataSession, ARestartWhileAProbeIsOutIsFoundByItsFirmwareReport) {
+  PinPlan plan;
+  plan.input[2] = true;
+  Rig r(plan);
+  r.session->open(r.now);
+  r.pump();
+  r.advance(Session::kIdleNs);
+  EXPECT_EQ(r.host.take(), Bytes{0xF9});  // the probe, not answered yet
+  r.deliver(r.uno.boot());                // its version report passes for the answer
+  r.pump();
+  EXPECT_EQ(r.session->stats().restarts, 1u);
+  EXPECT_EQ(r.host.configured_count, 2);
 }
 
 TEST(FirmataSession, AQuietBoardIsProbedAndOneThatStopsAnsweringIsSilent) {
@@ -337,14 +365,45 @@ TEST(FirmataSession, PinsTheBoardCannotDoAreSaidAndTheOthersSetUp) {
   EXPECT_EQ(r.uno.commands, (std::vector<std::string>{"244/0 12 1", "sysex 122 19 0"}));
 }
 
+TEST(FirmataSession, AnAnalogPinTheMappingsReadIsNotSetToAnotherMode) {
+  PinPlan plan;
+  plan.analog = 0b11;     // A0, A1: pins 14 and 15 on an Uno
+  plan.input[14] = true;  // D14 is A0's pin
+  plan.output[15] = true;
+  Rig r(plan);
+  r.session->open(r.now);
+  r.pump();
+  EXPECT_EQ(r.host.problems,
+            (std::vector<std::string>{
+                "D14: it is A0 on this board, which a mapping reads; D14 is left out",
+                "D15: it is A1 on this board, which a mapping reads; D15 is left out"}));
+  EXPECT_EQ(r.uno.commands, (std::vector<std::string>{"244/0 14 2", "192/0 1", "244/0 15 2",
+                                                      "192/1 1", "sysex 122 19 0"}));
+}
+
+TEST(FirmataSession, AnOlderFirmwareIsToldItsDOutputsWillNotWork) {
+  PinPlan plan;
+  plan.output[13] = true;
+  Rig r(plan);
+  r.uno.protocol_minor = 3;  // Firmata 2.3: no set-digital-pin
+  r.session->open(r.now);
+  r.pump();
+  ASSERT_EQ(r.session->state(), Session::State::kReady);
+  EXPECT_EQ(r.host.problems,
+            std::vector<std::string>{"the board speaks Firmata 2.3: D outputs need 2.5 or later "
+                                     "(update its StandardFirmata), so their feedback is ignored"});
+}
+
 TEST(FirmataSession, AnOlderFirmwareGetsItsPullUpFromAOneWritten) {
   Rig r(uno_plan());
-  r.uno.pullup = false;
+  r.uno.pullup = false;  // Firmata 2.3: no INPUT_PULLUP
+  r.uno.protocol_minor = 3;
   r.uno.make_pins();
   r.session->open(r.now);
   r.pump();
   ASSERT_EQ(r.session->state(), Session::State::kReady);
-  EXPECT_TRUE(r.host.problems.empty());
+  ASSERT_EQ(r.host.problems.size(), 1u);  // only that its D outputs will not work
+  EXPECT_EQ(r.host.problems[0].rfind("the board speaks Firmata 2.3", 0), 0u);
   const auto& c = r.uno.commands;
   EXPECT_NE(std::find(c.begin(), c.end(), "244/0 2 0"), c.end());  // D2 INPUT
   EXPECT_NE(std::find(c.begin(), c.end(), "144/0 4 0"), c.end());  // then a 1 written to it

@@ -526,6 +526,11 @@ void App::scan_devices() {
     // scan, which a plug seen from an event must not leave to the period.
     if (std::any_of(midi_.begin(), midi_.end(), [](auto& d) { return d->announcing(); }))
       scan_soon(std::chrono::milliseconds(20));
+    // No MIDI API yet (a JACK server starting after the service, or one too
+    // busy to take the client): asked again within a second, whatever the
+    // scan period; its notices then find the ports.
+    else if (!midi_backend_->available() && config_.scan > std::chrono::seconds(1))
+      scan_soon(std::chrono::milliseconds(1000));
   }
   schedule_scan();
 }

@@ -165,7 +165,8 @@ bool MidiBackend::open_api() {
   }
   if (!told_unavailable_)
     spdlog::warn(
-        "midi: no MIDI API can be opened ({}); MIDI devices stay absent, trying again every scan",
+        "midi: no MIDI API can be opened ({}); MIDI devices stay absent, trying again every scan "
+        "(every second at most)",
         why);
   told_unavailable_ = true;
   return false;

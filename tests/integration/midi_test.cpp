@@ -198,6 +198,22 @@ TEST_F(MidiFixture, TheJackServerStoppingAndComingBackIsSurvived) {
   EXPECT_NE(bridge->log().find("the JACK server stopped"), std::string::npos);
 }
 
+TEST_F(MidiFixture, AJackServerStartedAfterTheServiceIsFoundWithinASecondWhateverTheScan) {
+  // No server yet (or one too busy to take the client): the API is asked
+  // again every second, not every scan period.
+  jack = std::make_unique<JackServer>(/*start=*/false);
+  start(config("jack", "", source_mappings(), copy_orchestra(), "60s"));
+  std::this_thread::sleep_for(300ms);
+  ASSERT_EQ(bridge->ctl("status")["midi"]["available"], false);
+  ASSERT_TRUE(jack->start()) << jack->error();
+  ctl.open();
+  EXPECT_TRUE(eventually([&] { return bridge->ctl("status")["midi"]["available"] == true; }, 5s))
+      << bridge->log();
+  ASSERT_TRUE(wait_connected()) << bridge->log();
+  ctl.cc(1, 7, 55);
+  EXPECT_TRUE(bridge->wait_value("o_vol", 55)) << bridge->log();
+}
+
 TEST_F(MidiFixture, PlugsAndReplugsQuickerThanAScanAreSeenFromJacksNotices) {
   // A scan every minute: only JACK's port registration notices can find the
   // controller within the test's time, and a replug quicker than the

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -30,9 +31,7 @@ SerialDevice::SerialDevice(asio::io_context& io, DeviceConfig config, std::uint3
       splitter_(config_.max_line) {
   if (config_.format != SerialFormat::firmata) return;
   FirmataBoard::Hooks hooks;
-  hooks.write = [this](const std::uint8_t* b, std::size_t n) {
-    return try_send(reinterpret_cast<const char*>(b), n) == SendResult::sent;
-  };
+  hooks.write = [this](const std::uint8_t* b, std::size_t n) { return write_now(b, n); };
   hooks.value = [this](SourceKind kind, int pin, double raw, std::int64_t t) {
     if (on_pin_) on_pin_(*this, kind, pin, raw, t);
   };
@@ -135,6 +134,15 @@ void SerialDevice::read_more() {
     }
     if (stream_.is_open()) read_more();
   });
+}
+
+bool SerialDevice::write_now(const std::uint8_t* data, std::size_t len) noexcept {
+  while (write_lock_.test_and_set(std::memory_order_acquire)) std::this_thread::yield();
+  const ssize_t written = write_fd_ >= 0 ? ::write(write_fd_, data, len) : -1;
+  write_lock_.clear(std::memory_order_release);
+  if (written == static_cast<ssize_t>(len)) return true;
+  write_failures_.fetch_add(1, std::memory_order_relaxed);
+  return false;
 }
 
 SendResult SerialDevice::try_send(const char* data, std::size_t len) noexcept {

@@ -53,6 +53,10 @@ class SerialDevice : public FeedbackPort {
   void close(const std::string& why, bool vanished = true);
 
   SendResult try_send(const char* data, std::size_t len) noexcept override;
+  /// Loop thread: writes all of `data` now, waiting out a send of the
+  /// performance thread in progress (one write(2)) instead of failing; false
+  /// when the port is closed or did not take it all (a firmata board's set-up).
+  bool write_now(const std::uint8_t* data, std::size_t len) noexcept;
   /// Any thread: the port is open for writing (a cheap check before try_send).
   bool writable() const noexcept { return writable_.load(std::memory_order_relaxed); }
 

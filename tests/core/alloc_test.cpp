@@ -15,6 +15,7 @@
 #include "core/lines_parser.hpp"
 #include "core/midi.hpp"
 #include "core/router.hpp"
+#include "firmata_uno.hpp"
 
 namespace {
 std::atomic<bool> counting{false};
@@ -236,12 +237,7 @@ TEST(HotPath, FirmataValuesAndFeedback_AllocateNothing) {
   };
 
   // Start-up: the handshake with a board of 20 pins, A0..A5 on 14..19.
-  fm::Board uno;
-  uno.pin_count = uno.mapping_count = 20;
-  for (int p = 2; p < 20; ++p) {
-    uno.pins[p].modes = 1u << 0 | 1u << 1 | 1u << 3 | 1u << 0x0B | (p >= 14 ? 1u << 2 : 0u);
-    if (p >= 14) uno.pins[p].analog = static_cast<std::uint8_t>(p - 14);
-  }
+  const fm::Board uno = csb::test::standard_firmata_uno();
   static std::uint8_t reply[4096];
   session.open(now);
   deliver(reply, fm::version_report(2, 5, reply, sizeof reply));

@@ -5,6 +5,7 @@
 // a quiet board, a board that stops answering.
 
 #include "core/firmata_session.hpp"
+#include "firmata_uno.hpp"
 
 #include <gtest/gtest.h>
 
@@ -50,23 +51,7 @@ struct FakeUno {
   std::vector<std::string> commands;
 
   FakeUno() { make_pins(); }
-  void make_pins() {
-    pins = Board{};
-    pins.pin_count = pins.mapping_count = 20;
-    for (int p = 2; p < 20; ++p) {
-      auto add = [&](Mode m, int bits) {
-        pins.pins[p].modes |= 1u << static_cast<unsigned>(m);
-        pins.pins[p].resolution[static_cast<unsigned>(m)] = static_cast<std::uint8_t>(bits);
-      };
-      add(Mode::kInput, 1);
-      if (pullup) add(Mode::kPullup, 1);
-      add(Mode::kOutput, 1);
-      if (p >= 14) add(Mode::kAnalog, 10);
-      if (p == 3 || p == 5 || p == 6 || p == 9 || p == 10 || p == 11) add(Mode::kPwm, 8);
-      add(Mode::kServo, 14);
-      if (p >= 14) pins.pins[p].analog = static_cast<std::uint8_t>(p - 14);
-    }
-  }
+  void make_pins() { pins = test::standard_firmata_uno(pullup); }
 
   /// What it sends at its start (after a reset).
   Bytes boot() {

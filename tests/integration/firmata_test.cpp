@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/firmata.hpp"
+#include "firmata_uno.hpp"
 #include "harness.hpp"
 
 using namespace csbt;
@@ -22,21 +23,8 @@ namespace {
 
 class FakeUno {
  public:
-  explicit FakeUno(std::string link) : pty_(std::move(link)) {
-    pins_.pin_count = pins_.mapping_count = 20;
-    for (int p = 2; p < 20; ++p) {
-      auto add = [&](fm::Mode m, int bits) {
-        pins_.pins[p].modes |= 1u << static_cast<unsigned>(m);
-        pins_.pins[p].resolution[static_cast<unsigned>(m)] = static_cast<std::uint8_t>(bits);
-      };
-      add(fm::Mode::kInput, 1);
-      add(fm::Mode::kPullup, 1);
-      add(fm::Mode::kOutput, 1);
-      if (p >= 14) add(fm::Mode::kAnalog, 10);
-      if (p == 3 || p == 5 || p == 6 || p == 9 || p == 10 || p == 11) add(fm::Mode::kPwm, 8);
-      add(fm::Mode::kServo, 14);
-      if (p >= 14) pins_.pins[p].analog = static_cast<std::uint8_t>(p - 14);
-    }
+  explicit FakeUno(std::string link)
+      : pty_(std::move(link)), pins_(csb::test::standard_firmata_uno()) {
     levels_.fill(1);  // pulled up: a button not pressed
     thread_ = std::thread([this] { run(); });
   }

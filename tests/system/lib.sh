@@ -125,6 +125,17 @@ acm_gadget() {
   echo "$6" >"$g/strings/0x409/serialnumber"
   ln -s "$g/functions/acm.usb0" "$g/configs/c.1/"
 }
+# uno_plugged: an Arduino Uno's ids and serial as the ACM gadget "uno", on
+# dummy_udc.0 with udev running, plugged in; its by-id link is in $byid.
+uno_plugged() {
+  usb_setup 1
+  acm_gadget uno 0x2341 0x0043 "Arduino (www.arduino.cc)" "Arduino Uno" "85736323838351F0E1A1"
+  udev_start
+  plug uno
+  byid=/dev/serial/by-id/usb-Arduino__www.arduino.cc__Arduino_Uno_85736323838351F0E1A1-if00
+  udevadm settle --timeout=30
+  eventually 20 test -e "$byid" || fail "no $byid: $(ls -l /dev/serial/by-id 2>&1)"
+}
 # udev_start: Debian's udevd, so /dev/serial/by-id and by-path exist.
 udev_start() {
   mkdir -p /run/udev

@@ -6,13 +6,7 @@
 # orchestra, feedback reaches a digital and a PWM pin; unplugged and plugged
 # back in (the board starts afresh), it is set up again and gets its
 # feedback again; restarted while plugged in, likewise.
-usb_setup 1
-acm_gadget uno 0x2341 0x0043 "Arduino (www.arduino.cc)" "Arduino Uno" "85736323838351F0E1A1"
-udev_start
-plug uno
-byid=/dev/serial/by-id/usb-Arduino__www.arduino.cc__Arduino_Uno_85736323838351F0E1A1-if00
-udevadm settle --timeout=30
-eventually 20 test -e "$byid" || fail "no $byid: $(ls -l /dev/serial/by-id 2>&1)"
+uno_plugged
 eventually 10 test -e /dev/ttyGS0 || fail "no /dev/ttyGS0"
 
 rm -f /tmp/uno.cmd

@@ -7,13 +7,7 @@
 # udev's event, and the time from the by-id link to the port open is printed.
 # Last, DTR as the board sees it (usbmon): up after an open with the default
 # dtr: true; with dtr: false (a reload), down right after each open.
-usb_setup 1
-acm_gadget uno 0x2341 0x0043 "Arduino (www.arduino.cc)" "Arduino Uno" "85736323838351F0E1A1"
-udev_start
-plug uno
-byid=/dev/serial/by-id/usb-Arduino__www.arduino.cc__Arduino_Uno_85736323838351F0E1A1-if00
-udevadm settle --timeout=30
-eventually 20 test -e "$byid" || fail "no $byid: $(ls -l /dev/serial/by-id 2>&1)"
+uno_plugged
 log "udev named it: $(ls /dev/serial/by-id)"
 
 # The board: writes to its side of the link (the gadget's tty, raw).

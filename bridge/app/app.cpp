@@ -30,7 +30,7 @@
 #include "engine/compile_check.hpp"
 #include "midi/alsa_announce.hpp"
 #include "midi/midi_ports.hpp"
-#include "serial/serial_group.hpp"
+#include "serial/serial_device.hpp"
 #include "serial/udev_watch.hpp"
 
 namespace csb {
@@ -47,7 +47,7 @@ std::string to_line(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-std::uint32_t index_of(const SerialGroup& g) {
+std::uint32_t index_of(const SerialDevice& g) {
   return g.ports()[0]->index();
 }
 std::uint32_t index_of(const MidiDevice& m) {
@@ -169,7 +169,7 @@ bool App::has_feedback(const Config& config, const std::string& device) const {
                      [&](const Feedback& f) { return f.device == device; });
 }
 
-SerialGroup* App::serial_group(std::uint32_t index) const {
+SerialDevice* App::serial_device(std::uint32_t index) const {
   for (const auto& g : serial_)
     if (g->ports()[0]->index() == index) return g.get();
   return nullptr;
@@ -199,27 +199,27 @@ std::unique_ptr<MidiDevice> App::make_midi(const DeviceConfig& d, std::uint32_t 
       });
 }
 
-std::unique_ptr<SerialGroup> App::make_serial(const DeviceConfig& d, std::uint32_t index) {
+std::unique_ptr<SerialDevice> App::make_serial(const DeviceConfig& d, std::uint32_t index) {
   if (!udev_) udev_ = std::make_unique<UdevWatch>(io_, [this] { scan_soon(); });
-  return std::make_unique<SerialGroup>(
+  return std::make_unique<SerialDevice>(
       io_, d, index,
-      [this](SerialDevice& dev, std::string_view line, std::int64_t t) {
+      [this](SerialPort& dev, std::string_view line, std::int64_t t) {
         router_->on_line(dev.index(), line, t, dev.counters());
       },
-      [this](SerialDevice& dev, const MidiMessage& m, std::int64_t t) {
+      [this](SerialPort& dev, const MidiMessage& m, std::int64_t t) {
         router_->on_midi(dev.index(), m, t, dev.counters(), dev.port_index());
         if (dev.config().passthrough) pass_through(dev.index(), dev.port_index(), m);
       },
-      [this](SerialDevice& dev, bool connected) {
+      [this](SerialPort& dev, bool connected) {
         if (!connected && dev.config().format == SerialFormat::midi) {
           router_->reset_port(dev.index(), dev.port_index());
           release_held(dev.index(), dev.port_index());
         }
         // Only the board that came back gets the last feedback values.
         if (connected)
-          if (SerialGroup* g = serial_group(dev.index())) engine_->resend_feedback(g, &dev);
+          if (SerialDevice* g = serial_device(dev.index())) engine_->resend_feedback(g, &dev);
       },
-      [this](SerialDevice& dev, SourceKind kind, int pin, double raw, std::int64_t t) {
+      [this](SerialPort& dev, SourceKind kind, int pin, double raw, std::int64_t t) {
         router_->on_firmata(dev.index(), kind, pin, raw, t, dev.counters());
       },
       firmata::plan_for(config_, index));
@@ -845,7 +845,7 @@ void App::apply_config(Config next) {
     return a.settings() == b.settings();
   };
   bool same_api = next.midi_api == config_.midi_api;
-  std::vector<std::unique_ptr<SerialGroup>> serial;
+  std::vector<std::unique_ptr<SerialDevice>> serial;
   std::vector<std::unique_ptr<MidiDevice>> midi;
   std::vector<std::uint32_t> fresh;  // config indices of devices to make
   json kept = json::array(), opened = json::array(), closed = json::array();

@@ -31,7 +31,7 @@ namespace csb {
 
 class ControlServer;
 class ControlSession;
-class SerialGroup;
+class SerialDevice;
 class MidiBackend;
 class AlsaAnnounce;
 class UdevWatch;
@@ -74,14 +74,14 @@ class App : private RouterSink {
   void build_devices();
   /// Makes the device of config_.devices[index].
   void add_device(std::uint32_t index);
-  std::unique_ptr<SerialGroup> make_serial(const DeviceConfig& d, std::uint32_t index);
+  std::unique_ptr<SerialDevice> make_serial(const DeviceConfig& d, std::uint32_t index);
   std::unique_ptr<MidiDevice> make_midi(const DeviceConfig& d, std::uint32_t index,
                                         bool wants_output);
   bool has_feedback(const Config& config, const std::string& device) const;
   /// Binds config_'s feedback entries to the devices and hands them, with
   /// the Csound settings, to the engine for its next start.
   void configure_engine();
-  SerialGroup* serial_group(std::uint32_t index) const;
+  SerialDevice* serial_device(std::uint32_t index) const;
 
   /// SPEC §4 reload: reads and validates the file (and, while a performance
   /// plays, compiles its CSD off the loop); applies it or keeps the old one.
@@ -180,7 +180,7 @@ class App : private RouterSink {
   boost::asio::steady_timer save_timer_;
   ChannelTable channels_;
   std::unique_ptr<Router> router_;
-  std::vector<std::unique_ptr<SerialGroup>> serial_;
+  std::vector<std::unique_ptr<SerialDevice>> serial_;
   std::shared_ptr<MidiWaker> midi_waker_;
   std::unique_ptr<MidiBackend> midi_backend_;
   std::unique_ptr<AlsaAnnounce> announce_;  ///< ALSA port starts and exits, when the API is ALSA
@@ -241,7 +241,7 @@ class App : private RouterSink {
   std::vector<std::string> config_errors_;  ///< of the last reload refused
   std::size_t config_problems_ = 0;         ///< how many (config_errors_ holds the first ones)
   static constexpr std::size_t kMaxReportedProblems = 100;
-  std::vector<std::unique_ptr<SerialGroup>> retired_serial_;
+  std::vector<std::unique_ptr<SerialDevice>> retired_serial_;
   std::vector<std::unique_ptr<MidiDevice>> retired_midi_;
 
   // Work done off the loop, one job at a time: reading and checking a

@@ -105,10 +105,10 @@ bool own_midi_port(const std::string& name) {
 
 namespace {
 
-std::unique_ptr<MidiTransport> open_transport(const char* api, std::function<void()> on_change,
+std::unique_ptr<MidiApiClient> open_transport(const char* api, std::function<void()> on_change,
                                               bool active, std::string& why) {
-  if (std::string(api) == "alsa") return open_alsa_transport(why);
-  return open_jack_transport(std::move(on_change), active, why);
+  if (std::string(api) == "alsa") return open_alsa_api(why);
+  return open_jack_api(std::move(on_change), active, why);
 }
 
 }  // namespace
@@ -362,7 +362,7 @@ void MidiDevice::close_output(OutPort& o) {
   close_later(std::move(out));
 }
 
-void MidiDevice::open_input(std::size_t slot, MidiTransport& transport, const std::string& name) {
+void MidiDevice::open_input(std::size_t slot, MidiApiClient& transport, const std::string& name) {
   auto p = std::make_unique<InPort>();
   p->waker = waker_;
   std::string error;
@@ -380,7 +380,7 @@ void MidiDevice::open_input(std::size_t slot, MidiTransport& transport, const st
   if (on_state_) on_state_(*this, static_cast<std::uint32_t>(slot), false, true);
 }
 
-void MidiDevice::open_output(std::size_t slot, MidiTransport& transport, const std::string& name) {
+void MidiDevice::open_output(std::size_t slot, MidiApiClient& transport, const std::string& name) {
   OutPort& o = *out_[slot];
   std::string error;
   std::unique_ptr<MidiOutput> out = transport.open_output(name, "feedback " + config_.name, error);

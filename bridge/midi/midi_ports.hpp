@@ -1,5 +1,5 @@
 #pragma once
-// MIDI devices (SPEC §3, §5) on a MIDI API (midi_transport.hpp).
+// MIDI devices (SPEC §3, §5) on a MIDI API (midi_api.hpp).
 //
 // - MidiBackend picks the API (`midi.api`; auto: ALSA, then JACK), lists the
 //   port names each scan, and tells once when no API can be opened.
@@ -28,7 +28,7 @@
 #include "core/midi.hpp"
 #include "core/router.hpp"
 #include "engine/engine.hpp"
-#include "midi/midi_transport.hpp"
+#include "midi/midi_api.hpp"
 
 namespace csb {
 
@@ -61,7 +61,7 @@ std::vector<MidiPortName> list_all_midi_ports(std::vector<std::string>& problems
 
 class MidiBackend {
  public:
-  /// `on_change`: see open_jack_transport (ALSA's news comes from AlsaAnnounce).
+  /// `on_change`: see open_jack_api (ALSA's news comes from AlsaAnnounce).
   explicit MidiBackend(MidiApi api, std::function<void()> on_change = {});
   ~MidiBackend();
 
@@ -74,7 +74,7 @@ class MidiBackend {
   const std::vector<std::string>& inputs() const { return inputs_; }
   const std::vector<std::string>& outputs() const { return outputs_; }
   /// The open API; nullptr when none is.
-  MidiTransport* transport() const { return transport_.get(); }
+  MidiApiClient* transport() const { return transport_.get(); }
 
  private:
   bool open_api();
@@ -82,7 +82,7 @@ class MidiBackend {
 
   MidiApi wanted_;
   std::function<void()> on_change_;
-  std::unique_ptr<MidiTransport> transport_;
+  std::unique_ptr<MidiApiClient> transport_;
   bool told_unavailable_ = false;
   std::vector<std::string> inputs_, outputs_;
 };
@@ -157,8 +157,8 @@ class MidiDevice : public FeedbackPort {
   void write_loop();
   /// Writer thread: closes the port the loop closed while this thread sent.
   void hand_over_if_held(OutPort& o);
-  void open_input(std::size_t slot, MidiTransport& transport, const std::string& name);
-  void open_output(std::size_t slot, MidiTransport& transport, const std::string& name);
+  void open_input(std::size_t slot, MidiApiClient& transport, const std::string& name);
+  void open_output(std::size_t slot, MidiApiClient& transport, const std::string& name);
   /// Takes the port out of try_send's reach and closes it off the loop.
   void close_output(OutPort& o);
 

@@ -1,182 +1,107 @@
 #include "serial/serial_device.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
+#include <glob.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 
-#include <cerrno>
-#include <chrono>
-#include <cstring>
-#include <thread>
+#include <algorithm>
 
 #include <spdlog/spdlog.h>
 
-#include "core/clock.hpp"
-#include "serial/firmata_board.hpp"
-#include "serial/termios2.hpp"
-
 namespace csb {
 
-namespace asio = boost::asio;
+namespace {
+std::string real_path(const std::string& p) {
+  char buf[PATH_MAX];
+  return ::realpath(p.c_str(), buf) ? std::string(buf) : p;
+}
+}  // namespace
 
-SerialDevice::SerialDevice(asio::io_context& io, DeviceConfig config, std::uint32_t index,
-                           OnLine on_line, OnMidi on_midi, OnState on_state, OnPin on_pin,
-                           const firmata::PinPlan& plan)
-    : config_(std::move(config)),
-      index_(index),
-      on_line_(std::move(on_line)),
-      on_midi_(std::move(on_midi)),
-      on_state_(std::move(on_state)),
-      on_pin_(std::move(on_pin)),
-      stream_(io),
-      splitter_(config_.max_line) {
-  if (config_.format != SerialFormat::firmata) return;
-  FirmataBoard::Hooks hooks;
-  hooks.write = [this](const std::uint8_t* b, std::size_t n) { return write_now(b, n); };
-  hooks.value = [this](SourceKind kind, int pin, double raw, std::int64_t t) {
-    if (on_pin_) on_pin_(*this, kind, pin, raw, t);
-  };
-  hooks.ready = [this] { on_state_(*this, true); };
-  // Closed from the board's timer; the scan opens it again.
-  hooks.silent = [this] { close("the board stopped answering"); };
-  board_ = std::make_unique<FirmataBoard>(io, config_.name, plan, std::move(hooks));
+SerialDevice::SerialDevice(boost::asio::io_context& io, const DeviceConfig& config,
+                         std::uint32_t index, const SerialPort::OnLine& on_line,
+                         const SerialPort::OnMidi& on_midi, const SerialPort::OnState& on_state,
+                         const SerialPort::OnPin& on_pin, const firmata::PinPlan& plan)
+    : config_(config), plan_(plan) {
+  for (std::uint32_t i = 0; i < kMaxPorts; ++i) {
+    ports_[i] =
+        std::make_unique<SerialPort>(io, config, index, on_line, on_midi, on_state, on_pin, plan);
+    ports_[i]->set_port_index(i);
+  }
 }
 
-SerialDevice::~SerialDevice() {
-  while (write_lock_.test_and_set(std::memory_order_acquire)) {
-  }
-  write_fd_ = -1;
-  write_lock_.clear(std::memory_order_release);
-  boost::system::error_code ec;
-  stream_.close(ec);
-}
-
-bool SerialDevice::open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) {
-    last_error_ = fmt::format("cannot open {}: {}", path, std::strerror(errno));
-    return false;
-  }
-  std::string err = configure_serial(fd, config_.baud, config_.flow == Flow::rtscts, config_.dtr);
-  if (!err.empty()) {
-    ::close(fd);
-    last_error_ = fmt::format("cannot configure {}: {}", path, err);
-    return false;
-  }
-  stream_.assign(fd);
-  path_ = path;
-  splitter_.reset();
-  decoder_.reset();
-  ++connects_;
-  last_error_.clear();
-  while (write_lock_.test_and_set(std::memory_order_acquire)) {
-  }
-  write_fd_ = fd;
-  writable_ = true;
-  resync_ = false;
-  write_lock_.clear(std::memory_order_release);
-  spdlog::info("device {}: connected on {} at {} baud", config_.name, path, config_.baud);
-  read_more();
-  if (board_)
-    board_->open();  // connected for feedback once the board is set up
-  else
-    on_state_(*this, true);
-  return true;
-}
-
-void SerialDevice::close(const std::string& why, bool vanished) {
-  if (!stream_.is_open()) return;
-  // The performance thread may be writing: take the writer lock first so the
-  // descriptor is never closed (and reused) under it.
-  while (write_lock_.test_and_set(std::memory_order_acquire)) {
-  }
-  write_fd_ = -1;
-  writable_ = false;
-  write_lock_.clear(std::memory_order_release);
-  boost::system::error_code ec;
-  stream_.close(ec);
-  splitter_.reset();  // half a line (or message) at a disconnect is not a message
-  decoder_.reset();
-  if (board_) board_->close();
-  last_error_ = why;
-  if (!vanished) {
-    spdlog::info("device {}: closed {}", config_.name, path_);
-    return;
-  }
-  spdlog::warn("device {}: disconnected from {} ({}); looking for it again", config_.name, path_,
-               why);
-  on_state_(*this, false);
-}
-
-void SerialDevice::read_more() {
-  stream_.async_read_some(asio::buffer(buf_), [this](boost::system::error_code ec, std::size_t n) {
-    if (ec == asio::error::operation_aborted) return;
-    if (ec) {
-      close(ec == asio::error::eof ? "end of file" : ec.message());
-      return;
+void SerialDevice::scan(std::vector<std::string>& in_use) {
+  std::vector<std::string> not_serial;  // matched, but no serial port could be there
+  std::string open_error;
+  glob_t g{};
+  if (::glob(config_.glob.c_str(), 0, nullptr, &g) == 0) {
+    for (std::size_t i = 0; i < g.gl_pathc; ++i) {
+      auto free =
+          std::find_if(ports_.begin(), ports_.end(), [](auto& p) { return !p->connected(); });
+      if (free == ports_.end()) break;
+      std::string path = g.gl_pathv[i];
+      std::string real = real_path(path);
+      if (std::find(in_use.begin(), in_use.end(), real) != in_use.end()) continue;
+      // Serial ports are character devices: a regular file, a directory or
+      // a pipe the glob also matches is never opened (nor written to).
+      struct stat st {};
+      if (::stat(path.c_str(), &st) != 0) continue;  // a link to a port that went away
+      if (!S_ISCHR(st.st_mode)) {
+        not_serial.push_back(path);
+        continue;
+      }
+      if ((*free)->open(path)) {
+        in_use.push_back(real);
+      } else {
+        open_error = (*free)->last_error();
+        spdlog::debug("device {}: {}", config_.name, open_error);
+      }
     }
-    std::int64_t t = steady_ns();
-    bytes_in_ += n;
-    if (board_) {
-      const std::uint64_t bad = board_->bad();
-      board_->feed(reinterpret_cast<const std::uint8_t*>(buf_), n, t);
-      counters_.bad += board_->bad() - bad;
-    } else if (config_.format == SerialFormat::midi) {
-      std::uint64_t bad = decoder_.errors() + decoder_.sysex_dropped();
-      decoder_.feed(
-          reinterpret_cast<const std::uint8_t*>(buf_), n,
-          [&](const MidiMessage& m) { on_midi_(*this, m, t); },
-          [](auto) {});  // sysex: accepted, bounded, not routed
-      counters_.bad += decoder_.errors() + decoder_.sysex_dropped() - bad;
-    } else {
-      std::uint64_t overlong = splitter_.overlong_count();
-      splitter_.feed(buf_, n, [&](std::string_view line) { on_line_(*this, line, t); });
-      counters_.bad += splitter_.overlong_count() - overlong;
+  }
+  globfree(&g);
+
+  std::string problem;
+  if (!any_connected()) {
+    if (!open_error.empty()) {
+      problem = open_error;
+    } else if (!not_serial.empty()) {
+      std::string list;
+      for (std::size_t i = 0; i < not_serial.size() && i < 4; ++i)
+        list += (i ? ", " : "") + not_serial[i];
+      if (not_serial.size() > 4) list += fmt::format(" and {} more", not_serial.size() - 4);
+      problem =
+          fmt::format("'{}' matches only files that are not serial ports: {}", config_.glob, list);
     }
-    if (stream_.is_open()) read_more();
-  });
+  }
+  // Said once when it starts, not at every scan period.
+  if (!problem.empty() && problem != scan_error_)
+    spdlog::warn("device {}: {}", config_.name, problem);
+  scan_error_ = std::move(problem);
 }
 
-bool SerialDevice::write_now(const std::uint8_t* data, std::size_t len) noexcept {
-  while (write_lock_.test_and_set(std::memory_order_acquire)) std::this_thread::yield();
-  const ssize_t written = write_fd_ >= 0 ? ::write(write_fd_, data, len) : -1;
-  write_lock_.clear(std::memory_order_release);
-  if (written == static_cast<ssize_t>(len)) return true;
-  write_failures_.fetch_add(1, std::memory_order_relaxed);
-  return false;
+void SerialDevice::close_all(const std::string& why) {
+  for (auto& p : ports_) p->close(why, /*vanished=*/false);
 }
 
 SendResult SerialDevice::try_send(const char* data, std::size_t len) noexcept {
-  if (write_lock_.test_and_set(std::memory_order_acquire)) {
-    write_failures_.fetch_add(1, std::memory_order_relaxed);
-    return SendResult::failed;  // the loop is opening or closing the port
-  }
+  // One port that did not take it makes it a failure: the retry sends the
+  // same line to every port again, which boards that had it take as a no-op.
   SendResult result = SendResult::absent;
-  if (write_fd_ >= 0) {
-    // After a line went out in part, a newline first: the board then drops
-    // the fragment as one bad line instead of reading it glued to this one.
-    char buf[1024];
-    const char* out = data;
-    std::size_t n = len;
-    // Not for MIDI or Firmata: there 0x0A is a data byte, and the next
-    // message's status byte already ends the fragment.
-    if (resync_ && config_.format == SerialFormat::lines && len < sizeof buf) {
-      buf[0] = '\n';
-      std::memcpy(buf + 1, data, len);
-      out = buf;
-      n = len + 1;
-    }
-    ssize_t written = ::write(write_fd_, out, n);
-    if (written == static_cast<ssize_t>(n)) {
-      resync_ = false;
-      result = SendResult::sent;
-    } else {
-      if (written > 0) resync_ = true;
-      result = SendResult::failed;
-    }
+  for (auto& p : ports_) {
+    if (!p->writable()) continue;
+    SendResult r = p->try_send(data, len);
+    if (r == SendResult::failed || result == SendResult::absent) result = r;
   }
-  write_lock_.clear(std::memory_order_release);
-  if (result == SendResult::failed) write_failures_.fetch_add(1, std::memory_order_relaxed);
   return result;
+}
+
+void SerialDevice::collect_open(std::vector<std::string>& in_use) const {
+  for (auto& p : ports_)
+    if (p->connected()) in_use.push_back(real_path(p->path()));
+}
+
+bool SerialDevice::any_connected() const {
+  return std::any_of(ports_.begin(), ports_.end(), [](auto& p) { return p->connected(); });
 }
 
 }  // namespace csb

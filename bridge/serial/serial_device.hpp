@@ -1,107 +1,61 @@
 #pragma once
-// A serial board (SPEC §3.3, §5): found by its path glob, opened raw at any
-// baud, read line by line on the event loop, closed and looked for again when
-// it vanishes. Feedback lines are written by the performance thread through
-// FeedbackPort::try_send.
+// One configured serial device and every port its glob has opened: the
+// default's `/dev/ttyACM*` takes each board plugged in, and all of them feed
+// the same mappings. Feedback goes to every open port.
 //
-// Threads: everything on the loop thread, except try_send (any thread).
+// Threads: loop thread, except try_send (any thread: the instances are made
+// once, here, and never change).
 
-#include <atomic>
-#include <cstdint>
-#include <functional>
+#include <array>
 #include <memory>
 #include <string>
-#include <string_view>
+#include <vector>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
-
-#include "core/config.hpp"
-#include "core/firmata_session.hpp"
-#include "core/lines_parser.hpp"
-#include "core/midi.hpp"
-#include "core/router.hpp"
-#include "engine/engine.hpp"
+#include "serial/serial_port.hpp"
 
 namespace csb {
 
-class FirmataBoard;
-
 class SerialDevice : public FeedbackPort {
  public:
-  /// Loop thread: a complete line arrived (t_ns: steady clock at the read).
-  using OnLine = std::function<void(SerialDevice&, std::string_view line, std::int64_t t_ns)>;
-  /// Loop thread: a MIDI message arrived (`format: midi`).
-  using OnMidi = std::function<void(SerialDevice&, const MidiMessage& m, std::int64_t t_ns)>;
-  /// Loop thread: the device was opened (true; a firmata board once it is
-  /// set up, again after it restarted) or closed (false).
-  using OnState = std::function<void(SerialDevice&, bool connected)>;
-  /// Loop thread: a firmata board's pin value (SourceKind analog or digital).
-  using OnPin =
-      std::function<void(SerialDevice&, SourceKind kind, int pin, double raw, std::int64_t t_ns)>;
+  static constexpr std::size_t kMaxPorts = 8;
 
-  /// `plan` and `on_pin` are for `format: firmata` only.
-  SerialDevice(boost::asio::io_context& io, DeviceConfig config, std::uint32_t index,
-               OnLine on_line, OnMidi on_midi, OnState on_state, OnPin on_pin = {},
-               const firmata::PinPlan& plan = {});
-  ~SerialDevice() override;
+  /// `on_pin` and `plan` are for `format: firmata` only.
+  SerialDevice(boost::asio::io_context& io, const DeviceConfig& config, std::uint32_t index,
+              const SerialPort::OnLine& on_line, const SerialPort::OnMidi& on_midi,
+              const SerialPort::OnState& on_state, const SerialPort::OnPin& on_pin = {},
+              const firmata::PinPlan& plan = {});
 
-  /// Tries to open `path`; false when it cannot (last_error() says why).
-  bool open(const std::string& path);
-  /// Closes the port (if open) and marks the device absent; `vanished`: it
-  /// went away by itself (logged as a warning, and looked for again).
-  void close(const std::string& why, bool vanished = true);
+  /// Opens every path the glob matches now that is not in `in_use` (real
+  /// paths), while a port is free; adds what it opened to `in_use`. Only
+  /// character devices are opened; see scan_error().
+  void scan(std::vector<std::string>& in_use);
+  /// Why the last scan left no port open although the glob matched something
+  /// (a port that would not open, or only files that are not serial ports);
+  /// empty when a port is open or nothing matched.
+  const std::string& scan_error() const { return scan_error_; }
+  void close_all(const std::string& why);
 
+  /// Failed if an open port did not take it, else sent if one did, else absent.
   SendResult try_send(const char* data, std::size_t len) noexcept override;
-  /// Loop thread: writes all of `data` now, waiting out a send of the
-  /// performance thread in progress (one write(2)) instead of failing; false
-  /// when the port is closed or did not take it all (a firmata board's set-up).
-  bool write_now(const std::uint8_t* data, std::size_t len) noexcept;
-  /// Any thread: the port is open for writing (a cheap check before try_send).
-  bool writable() const noexcept { return writable_.load(std::memory_order_relaxed); }
+  /// Adds the real path of every open port to `in_use`.
+  void collect_open(std::vector<std::string>& in_use) const;
 
   const DeviceConfig& config() const { return config_; }
-  std::uint32_t index() const { return index_; }
-  void set_index(std::uint32_t index) { index_ = index; }
-  /// Which of its group's ports this is (0..7): MIDI running state is per port.
-  std::uint32_t port_index() const { return port_index_; }
-  void set_port_index(std::uint32_t i) { port_index_ = i; }
-  bool connected() const { return stream_.is_open(); }
-  const std::string& path() const { return path_; }
-  InputCounters& counters() { return counters_; }
-  const InputCounters& counters() const { return counters_; }
-  std::uint64_t bytes_in() const { return bytes_in_; }
-  std::uint64_t connects() const { return connects_; }
-  std::uint64_t write_failures() const { return write_failures_.load(); }
-  const std::string& last_error() const { return last_error_; }
+  /// What a firmata board's ports set up (a reload keeps the device only when it is the same).
+  const firmata::PinPlan& plan() const { return plan_; }
+  /// Its position in the configuration changed (a reload kept it): loop thread.
+  void set_index(std::uint32_t index) {
+    for (auto& p : ports_) p->set_index(index);
+  }
+  bool any_connected() const;
+  /// Every instance, open or not.
+  const std::array<std::unique_ptr<SerialPort>, kMaxPorts>& ports() const { return ports_; }
 
  private:
-  void read_more();
-
   DeviceConfig config_;
-  std::uint32_t index_;
-  std::uint32_t port_index_ = 0;
-  OnLine on_line_;
-  OnMidi on_midi_;
-  OnState on_state_;
-  OnPin on_pin_;
-  boost::asio::posix::stream_descriptor stream_;
-  std::string path_;
-  LineSplitter splitter_;                // format lines
-  MidiDecoder decoder_;                  // format midi
-  std::unique_ptr<FirmataBoard> board_;  // format firmata
-  char buf_[4096];
-  InputCounters counters_;
-  std::uint64_t bytes_in_ = 0;
-  std::uint64_t connects_ = 0;
-  std::string last_error_;
-
-  // The writer side, shared with the performance thread.
-  std::atomic_flag write_lock_ = ATOMIC_FLAG_INIT;
-  int write_fd_ = -1;
-  std::atomic<bool> writable_{false};
-  bool resync_ = false;  // under write_lock_: a line went out in part
-  std::atomic<std::uint64_t> write_failures_{0};
+  firmata::PinPlan plan_;
+  std::array<std::unique_ptr<SerialPort>, kMaxPorts> ports_;
+  std::string scan_error_;
 };
 
 }  // namespace csb

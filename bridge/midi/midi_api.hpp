@@ -2,8 +2,8 @@
 // A MIDI API as the devices use it (SPEC §3, §5): list the port names, open
 // an input that hands over whole messages, open an output that takes one
 // message at a time. Two implementations: ALSA's sequencer through RtMidi
-// (alsa_transport.cpp) and JACK on libjack, one client for every port
-// (jack_transport.cpp). MidiDevice (midi_ports.hpp) never knows which.
+// (alsa_api.cpp) and JACK on libjack, one client for every port
+// (jack_api.cpp). MidiDevice (midi_ports.hpp) never knows which.
 
 #include <cstddef>
 #include <cstdint>
@@ -53,9 +53,9 @@ class MidiOutput {
 };
 
 /// Every method on the loop thread.
-class MidiTransport {
+class MidiApiClient {
  public:
-  virtual ~MidiTransport() = default;
+  virtual ~MidiApiClient() = default;
   /// "alsa" or "jack".
   virtual const char* name() const = 0;
   /// The names of the ports we can read (input) or write (!input), csbridge's
@@ -76,11 +76,11 @@ class MidiTransport {
 bool alsa_reachable(std::string& why);
 
 /// ALSA's sequencer through RtMidi; nullptr with `why` when it cannot open.
-std::unique_ptr<MidiTransport> open_alsa_transport(std::string& why);
+std::unique_ptr<MidiApiClient> open_alsa_api(std::string& why);
 /// One JACK client for every port. `on_change` (JACK's notification
 /// thread; may be empty) runs when another client's port registers or
 /// unregisters, and only when `active` (a listing for `ports` is not).
-std::unique_ptr<MidiTransport> open_jack_transport(std::function<void()> on_change, bool active,
+std::unique_ptr<MidiApiClient> open_jack_api(std::function<void()> on_change, bool active,
                                                    std::string& why);
 
 }  // namespace csb

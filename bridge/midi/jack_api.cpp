@@ -35,7 +35,7 @@
 
 #include "core/spsc.hpp"
 #include "midi/job_thread.hpp"
-#include "midi/midi_transport.hpp"
+#include "midi/midi_api.hpp"
 
 namespace csb {
 
@@ -401,7 +401,7 @@ class JackOutput final : public MidiOutput, JackPort {
   OutRing ring_;
 };
 
-class JackTransport final : public MidiTransport {
+class JackTransport final : public MidiApiClient {
  public:
   explicit JackTransport(std::shared_ptr<JackClient> c) : client_(std::move(c)) {}
   // Ports still closing keep the client; its notices and its process cycle
@@ -450,7 +450,7 @@ void jack_to_debug(const char* text) {
 
 }  // namespace
 
-std::unique_ptr<MidiTransport> open_jack_transport(std::function<void()> on_change, bool active,
+std::unique_ptr<MidiApiClient> open_jack_api(std::function<void()> on_change, bool active,
                                                    std::string& why) {
   // libjack prints to stderr on every failed attempt; the service tells
   // once, in its own log.

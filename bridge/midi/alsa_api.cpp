@@ -14,7 +14,7 @@
 #include <alsa/asoundlib.h>
 #include <rtmidi/RtMidi.h>
 
-#include "midi/midi_transport.hpp"
+#include "midi/midi_api.hpp"
 
 namespace csb {
 
@@ -127,7 +127,7 @@ class AlsaOutput final : public MidiOutput, public AlsaPort<RtMidiOut> {
   }
 };
 
-class AlsaTransport final : public MidiTransport {
+class AlsaTransport final : public MidiApiClient {
  public:
   AlsaTransport() {
     in_ = std::make_unique<RtMidiIn>(RtMidi::LINUX_ALSA, kMidiClientName);
@@ -187,7 +187,7 @@ bool alsa_reachable(std::string& why) {
   return false;
 }
 
-std::unique_ptr<MidiTransport> open_alsa_transport(std::string& why) {
+std::unique_ptr<MidiApiClient> open_alsa_api(std::string& why) {
   // Asked first without RtMidi, which prints its complaint before an error
   // callback can be set.
   if (!alsa_reachable(why)) return nullptr;

@@ -27,11 +27,10 @@
 #include "core/clock.hpp"
 #include "core/command.hpp"
 #include "core/text.hpp"
+#include "device/device_set.hpp"
 #include "engine/compile_check.hpp"
-#include "midi/alsa_announce.hpp"
-#include "midi/midi_ports.hpp"
-#include "serial/serial_device.hpp"
-#include "serial/udev_watch.hpp"
+#include "midi/midi_transport.hpp"
+#include "serial/serial_transport.hpp"
 
 namespace csb {
 
@@ -45,13 +44,6 @@ namespace {
 /// may be any bytes: invalid UTF-8 becomes U+FFFD instead of an exception.
 std::string to_line(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-std::uint32_t index_of(const SerialDevice& g) {
-  return g.ports()[0]->index();
-}
-std::uint32_t index_of(const MidiDevice& m) {
-  return m.index();
 }
 
 /// `head`, then each line of `text` indented, one log record a line: the
@@ -130,7 +122,6 @@ App::App(Config config, RunOptions options)
       health_timer_(io_),
       watch_timer_(io_),
       save_timer_(io_),
-      midi_wake_(io_),
       backoff_(config_.csound.restart_delay),
       state_store_(StateStore::default_dir()) {
   started_at_ = std::chrono::steady_clock::now();
@@ -149,93 +140,19 @@ App::App(Config config, RunOptions options)
     // Engine threads: hand over to the loop and return at once.
     asio::post(io_, [this, ev = std::move(ev)]() mutable { on_engine_event(std::move(ev)); });
   });
-  build_devices();
+  std::vector<std::unique_ptr<Transport>> transports;
+  transports.push_back(std::make_unique<SerialTransport>(io_, [this] { scan_soon(); }));
+  transports.push_back(
+      std::make_unique<MidiTransport>(io_, config_.midi_api, [this] { scan_soon(); }));
+  devices_ = std::make_unique<DeviceSet>(std::move(transports), static_cast<DeviceSink&>(*this));
+  devices_->build(config_);
+  configure_engine();
 }
 
 App::~App() {
   if (checker_.joinable()) checker_.join();
   engine_.reset();  // joins Csound's threads before the devices they write to go
-  serial_.clear();
-  midi_.clear();
-  announce_.reset();
-  udev_.reset();
-  midi_backend_.reset();
-  boost::system::error_code ec;
-  midi_wake_.release();  // the waker owns the eventfd
-}
-
-bool App::has_feedback(const Config& config, const std::string& device) const {
-  return std::any_of(config.feedback.begin(), config.feedback.end(),
-                     [&](const Feedback& f) { return f.device == device; });
-}
-
-SerialDevice* App::serial_device(std::uint32_t index) const {
-  for (const auto& g : serial_)
-    if (g->ports()[0]->index() == index) return g.get();
-  return nullptr;
-}
-
-std::unique_ptr<MidiDevice> App::make_midi(const DeviceConfig& d, std::uint32_t index,
-                                           bool wants_output) {
-  if (!midi_waker_) midi_waker_ = std::make_shared<MidiWaker>();
-  // JACK tells port registrations on its own thread: a scan follows on the loop.
-  if (!midi_backend_)
-    midi_backend_ = std::make_unique<MidiBackend>(
-        config_.midi_api, [this] { asio::post(io_, [this] { scan_soon(); }); });
-  if (!announce_ && config_.midi_api != MidiApi::jack)
-    announce_ = std::make_unique<AlsaAnnounce>(io_, [this] { scan_soon(); });
-  return std::make_unique<MidiDevice>(
-      d, index, wants_output, midi_waker_,
-      [this](MidiDevice& dev, std::uint32_t port, const MidiMessage& m, std::int64_t t) {
-        on_midi_message(dev, port, m, t);
-      },
-      [this](MidiDevice& dev, std::uint32_t port, bool output, bool connected) {
-        if (!output && !connected) {
-          router_->reset_port(dev.index(), port);
-          release_held(dev.index(), port);
-        }
-        // A device's outputs all get the last values when one comes (back).
-        if (output && connected) engine_->resend_feedback(&dev, &dev);
-      });
-}
-
-std::unique_ptr<SerialDevice> App::make_serial(const DeviceConfig& d, std::uint32_t index) {
-  if (!udev_) udev_ = std::make_unique<UdevWatch>(io_, [this] { scan_soon(); });
-  return std::make_unique<SerialDevice>(
-      io_, d, index,
-      [this](SerialPort& dev, std::string_view line, std::int64_t t) {
-        router_->on_line(dev.index(), line, t, dev.counters());
-      },
-      [this](SerialPort& dev, const MidiMessage& m, std::int64_t t) {
-        router_->on_midi(dev.index(), m, t, dev.counters(), dev.port_index());
-        if (dev.config().passthrough) pass_through(dev.index(), dev.port_index(), m);
-      },
-      [this](SerialPort& dev, bool connected) {
-        if (!connected && dev.config().format == SerialFormat::midi) {
-          router_->reset_port(dev.index(), dev.port_index());
-          release_held(dev.index(), dev.port_index());
-        }
-        // Only the board that came back gets the last feedback values.
-        if (connected)
-          if (SerialDevice* g = serial_device(dev.index())) engine_->resend_feedback(g, &dev);
-      },
-      [this](SerialPort& dev, SourceKind kind, int pin, double raw, std::int64_t t) {
-        router_->on_firmata(dev.index(), kind, pin, raw, t, dev.counters());
-      },
-      firmata::plan_for(config_, index));
-}
-
-void App::add_device(std::uint32_t index) {
-  const DeviceConfig& d = config_.devices[index];
-  if (d.kind == DeviceKind::midi)
-    midi_.push_back(make_midi(d, index, has_feedback(config_, d.name)));
-  else
-    serial_.push_back(make_serial(d, index));
-}
-
-void App::build_devices() {
-  for (std::uint32_t i = 0; i < config_.devices.size(); ++i) add_device(i);
-  configure_engine();
+  devices_.reset();
 }
 
 void App::configure_engine() {
@@ -249,10 +166,7 @@ void App::configure_engine() {
     // control one (SPEC §3.4).
     b.slot = channels_.add(f.channel, ChannelType::control, /*watch_only=*/true);
     if (b.slot == kNoSlot) b.slot = channels_.find(f.channel);
-    for (auto& s : serial_)
-      if (s->config().name == f.device) b.port = s.get();
-    for (auto& m : midi_)
-      if (m->config().name == f.device) b.port = m.get();
+    b.port = devices_->find(f.device);
     // Serial boards take lines, MIDI bytes (`format: midi`) or Firmata
     // messages, and MIDI ports MIDI (the loader matched the kind to the device).
     if (!b.port) {
@@ -262,19 +176,36 @@ void App::configure_engine() {
     }
     feedback.push_back(std::move(b));
   }
-  if (midi_waker_ && !midi_wake_.is_open()) {
-    midi_wake_.assign(midi_waker_->fd());
-    wait_midi();
-  }
   engine_->configure({config_.csound.csd, config_.csound.options, options_.audio_null, host_midi,
                       config_.csound.pace},
                      std::move(feedback));
 }
 
-void App::on_midi_message(MidiDevice& dev, std::uint32_t port, const MidiMessage& m,
-                          std::int64_t t) {
-  router_->on_midi(dev.index(), m, t, dev.counters(), port);
-  if (dev.config().passthrough) pass_through(dev.index(), port, m);
+// --- DeviceSink ------------------------------------------------------------
+
+void App::on_line(DeviceIndex device, std::string_view line, std::int64_t t,
+                  InputCounters& counters) {
+  router_->on_line(device, line, t, counters);
+}
+
+void App::on_midi(DeviceIndex device, std::uint32_t port, const MidiMessage& m, std::int64_t t,
+                  InputCounters& counters) {
+  router_->on_midi(device, m, t, counters, port);
+  if (config_.devices[device].passthrough) pass_through(device, port, m);
+}
+
+void App::on_pin(DeviceIndex device, SourceKind kind, int pin, double raw, std::int64_t t,
+                 InputCounters& counters) {
+  router_->on_firmata(device, kind, pin, raw, t, counters);
+}
+
+void App::on_midi_port_closed(DeviceIndex device, std::uint32_t port) {
+  router_->reset_port(device, port);
+  release_held(device, port);
+}
+
+void App::on_output_ready(Device& device, FeedbackPort& to) {
+  engine_->resend_feedback(&device, &to);
 }
 
 void App::pass_through(std::uint32_t device, std::uint32_t port, const MidiMessage& m) {
@@ -323,17 +254,6 @@ void App::release_held(std::uint32_t device, std::uint32_t port) {
     spdlog::info("device {}: {} held note(s) ended as its port went away",
                  config_.devices[device].name, released);
   h = Held{};
-}
-
-void App::wait_midi() {
-  if (!midi_wake_.is_open() || stopping_) return;
-  midi_wake_.async_wait(asio::posix::stream_descriptor::wait_read,
-                        [this](boost::system::error_code ec) {
-                          if (ec || stopping_) return;
-                          midi_waker_->rearm();
-                          for (auto& d : midi_) d->drain();
-                          wait_midi();
-                        });
 }
 
 int App::run() {
@@ -431,11 +351,7 @@ void App::health_tick() {
 }
 
 std::string App::status_line() const {
-  std::size_t connected = 0, total = serial_.size() + midi_.size();
-  for (const auto& g : serial_)
-    connected += std::any_of(g->ports().begin(), g->ports().end(),
-                             [](const auto& p) { return p && p->connected(); });
-  for (const auto& d : midi_) connected += d->connected();
+  std::size_t connected = devices_->connected(), total = devices_->all().size();
   std::string csd = std::filesystem::path(config_.csound.csd).filename().string();
   std::string what;
   switch (state_) {
@@ -493,45 +409,17 @@ void App::shutdown(int code) {
   save_timer_.cancel();
   save_values(/*at_stop=*/true);
   control_.reset();
-  for (auto& s : serial_) s->close_all("stopping");
-  for (auto& m : midi_) m->close_all("stopping");
-  boost::system::error_code ec2;
-  midi_wake_.cancel(ec2);
+  devices_->stop();
   io_.stop();
 }
 
 // --- devices -------------------------------------------------------------
 
 void App::scan_devices() {
-  std::vector<std::string> in_use;
-  for (auto& g : serial_) g->collect_open(in_use);
-  for (auto& g : serial_) g->scan(in_use);
-  if (midi_backend_) {
-    midi_backend_->refresh();
-    // A sequencer loaded after the start (snd-seq comes with the first
-    // controller on some boards): follow its announcements from now on.
-    if (announce_ && !announce_->listening() && std::string(midi_backend_->api_name()) == "alsa")
-      announce_ = std::make_unique<AlsaAnnounce>(io_, [this] { scan_soon(); });
-    std::vector<std::string> taken_in, taken_out;
-    for (auto& d : midi_) {
-      for (auto& n : d->input_names()) taken_in.push_back(n);
-      for (auto& n : d->output_names()) taken_out.push_back(n);
-    }
-    MidiDevice::Exited exited;
-    if (announce_ && announce_->listening() && std::string(midi_backend_->api_name()) == "alsa")
-      exited = [this](const std::string& name) { return announce_->exited(name); };
-    for (auto& d : midi_) d->scan(*midi_backend_, taken_in, taken_out, exited);
-    if (announce_) announce_->forget_exits();
-    // An output opened now is said (and its feedback resent) at the next
-    // scan, which a plug seen from an event must not leave to the period.
-    if (std::any_of(midi_.begin(), midi_.end(), [](auto& d) { return d->announcing(); }))
-      scan_soon(std::chrono::milliseconds(20));
-    // No MIDI API yet (a JACK server starting after the service, or one too
-    // busy to take the client): asked again within a second, whatever the
-    // scan period; its notices then find the ports.
-    else if (!midi_backend_->available() && config_.scan > std::chrono::seconds(1))
-      scan_soon(std::chrono::milliseconds(1000));
-  }
+  // A transport may want the next look sooner than the period: a MIDI output
+  // opened now is said at the next scan, an API not open yet is asked again.
+  auto soon = devices_->scan();
+  if (soon.count() > 0 && soon < config_.scan) scan_soon(soon);
   schedule_scan();
 }
 
@@ -550,7 +438,7 @@ void App::scan_soon(std::chrono::milliseconds delay) {
 
 void App::schedule_scan() {
   // Always: a glob may match another board plugged in later.
-  if (stopping_ || (serial_.empty() && midi_.empty())) return;
+  if (stopping_ || devices_->empty()) return;
   scan_timer_.expires_after(config_.scan);
   scan_timer_.async_wait([this](boost::system::error_code ec) {
     if (!ec) scan_devices();
@@ -625,10 +513,7 @@ void App::on_engine_event(EngineEvent ev) {
   if (stopping_ || ev.generation != generation_) return;
   // The performance before this one has ended: nothing sends feedback to
   // the devices a reload closed any more.
-  if (ev.kind != EngineEvent::Kind::ended) {
-    retired_serial_.clear();
-    retired_midi_.clear();
-  }
+  if (ev.kind != EngineEvent::Kind::ended) devices_->drop_retired();
   switch (ev.kind) {
     case EngineEvent::Kind::started:
       sr_ = ev.sr;
@@ -839,92 +724,30 @@ void App::apply_config(Config next) {
   } catch (const std::exception& e) {
     return refuse_reload({fmt::format("{}: {}", next.path, e.what())});
   }
-  // A device stays open, connection and counters included, when its entry
-  // is the same in both files; any other is closed, and a new one opened.
-  auto same = [](const DeviceConfig& a, const DeviceConfig& b) {
-    return a.settings() == b.settings();
-  };
-  bool same_api = next.midi_api == config_.midi_api;
-  std::vector<std::unique_ptr<SerialDevice>> serial;
-  std::vector<std::unique_ptr<MidiDevice>> midi;
-  std::vector<std::uint32_t> fresh;  // config indices of devices to make
-  json kept = json::array(), opened = json::array(), closed = json::array();
-  for (std::uint32_t i = 0; i < next.devices.size(); ++i) {
-    const DeviceConfig& d = next.devices[i];
-    if (d.kind == DeviceKind::midi) {
-      auto it = std::find_if(midi_.begin(), midi_.end(), [&](auto& m) {
-        return m && same_api && same(m->config(), d) &&
-               m->wants_output() == has_feedback(next, d.name);
-      });
-      if (it != midi_.end()) {
-        (*it)->set_index(i);
-        midi.push_back(std::move(*it));
-        kept.push_back(d.name);
-        continue;
-      }
-    } else {
-      // A firmata board is set up for the pins the mappings use: kept only when they are the same.
-      auto it = std::find_if(serial_.begin(), serial_.end(), [&](auto& g) {
-        return g && same(g->config(), d) && g->plan() == firmata::plan_for(next, i);
-      });
-      if (it != serial_.end()) {
-        (*it)->set_index(i);
-        serial.push_back(std::move(*it));
-        kept.push_back(d.name);
-        continue;
-      }
-    }
-    fresh.push_back(i);
-  }
-  // Closed under the old configuration (their held notes end, their MIDI
-  // state goes), kept until the old performance is gone.
-  for (auto& g : serial_)
-    if (g) {
-      closed.push_back(g->config().name);
-      g->close_all("closed by the reload");
-      retired_serial_.push_back(std::move(g));
-    }
-  for (auto& m : midi_)
-    if (m) {
-      closed.push_back(m->config().name);
-      m->close_all("closed by the reload");
-      retired_midi_.push_back(std::move(m));
-    }
-  if (!same_api) {
-    midi_backend_.reset();
-    announce_.reset();
-  }
+  DeviceSet::Changes changes = devices_->reload(next);
   held_.clear();
 
   if (options_.control_path.empty() &&
       (next.control.socket != config_.control.socket || next.control.mode != config_.control.mode))
     spdlog::warn("reload: control: a new socket path or mode takes effect at the next start");
   config_ = std::move(next);
-  serial_ = std::move(serial);
-  midi_ = std::move(midi);
   router_ = std::move(router);
-  for (std::uint32_t i : fresh) {
-    add_device(i);
-    opened.push_back(config_.devices[i].name);
-  }
-  // Listed in the order of the file.
-  auto by_index = [](auto& a, auto& b) { return index_of(*a) < index_of(*b); };
-  std::sort(serial_.begin(), serial_.end(), by_index);
-  std::sort(midi_.begin(), midi_.end(), by_index);
   configure_engine();
 
   ++reloads_;
   config_errors_.clear();
   backoff_ = config_.csound.restart_delay;
   spdlog::info("reload: applied {}: {} device(s) kept open, {} opened, {} closed", config_.path,
-               kept.size(), opened.size(), closed.size());
+               changes.kept.size(), changes.opened.size(), changes.closed.size());
   scan_timer_.cancel();
   scan_devices();  // the new devices now, not a scan period later
   start_watch();
   reset("reload");
-  finish_reload(json{{"ok", true},
-                     {"config", config_.path},
-                     {"devices", {{"kept", kept}, {"opened", opened}, {"closed", closed}}}});
+  finish_reload(
+      json{{"ok", true},
+           {"config", config_.path},
+           {"devices",
+            {{"kept", changes.kept}, {"opened", changes.opened}, {"closed", changes.closed}}}});
 }
 
 void App::finish_reload(const json& outcome) {
@@ -1247,64 +1070,7 @@ const char* App::state_name() const {
 }
 
 json App::devices_json() const {
-  json list = json::array();
-  for (const auto& g : serial_) {
-    InputCounters c;
-    std::uint64_t bytes = 0, connects = 0, write_failures = 0;
-    json ports = json::array();
-    std::string last_error;
-    for (const auto& p : g->ports()) {
-      auto& pc = p->counters();
-      c.events += pc.events;
-      c.unmatched += pc.unmatched;
-      c.bad += pc.bad;
-      bytes += p->bytes_in();
-      connects += p->connects();
-      write_failures += p->write_failures();
-      if (p->connected()) ports.push_back(p->path());
-      if (!p->last_error().empty() && p->connects() > 0) last_error = p->last_error();
-    }
-    // While none is open, why the last look for one found none.
-    if (ports.empty() && !g->scan_error().empty()) last_error = g->scan_error();
-    list.push_back({{"name", g->config().name},
-                    {"kind", "serial"},
-                    {"state", ports.empty() ? "absent" : "connected"},
-                    {"glob", g->config().glob},
-                    {"port", ports.empty() ? "" : ports[0]},
-                    {"ports", ports},
-                    {"events", c.events},
-                    {"unmatched", c.unmatched},
-                    {"bad_input", c.bad},
-                    {"bytes_in", bytes},
-                    {"connects", connects},
-                    {"write_failures", write_failures},
-                    {"last_error", last_error}});
-  }
-  for (const auto& d : midi_) {
-    auto inputs = d->input_names();
-    auto outputs = d->output_names();
-    list.push_back({{"name", d->config().name},
-                    {"kind", "midi"},
-                    {"state", d->connected() ? "connected" : "absent"},
-                    {"glob", d->config().glob},
-                    {"port", inputs.empty() ? (outputs.empty() ? "" : outputs[0]) : inputs[0]},
-                    {"ports", inputs},
-                    {"outputs", outputs},
-                    {"api", midi_backend_->api_name()},
-                    {"passthrough", d->config().passthrough},
-                    {"events", d->counters().events},
-                    {"unmatched", d->counters().unmatched},
-                    {"bad_input", d->counters().bad},
-                    {"messages_in", d->messages_in()},
-                    {"sent", d->sent()},
-                    {"send_failures", d->send_failures()},
-                    {"decoder_errors", d->decode_errors()},
-                    {"sysex", d->sysex()},
-                    {"queue_overflow", d->overflow()},
-                    {"connects", d->connects()},
-                    {"last_error", d->last_error()}});
-  }
-  return list;
+  return devices_->to_json();
 }
 
 json App::channel_value(std::uint32_t slot) const {
@@ -1340,15 +1106,13 @@ json App::channels_json() const {
 json App::status_json() const {
   const LatencyHistogram& lat = engine_->latency();
   auto us = [](std::int64_t ns) { return static_cast<double>(ns) / 1000.0; };
-  std::uint64_t bad = 0;
-  for (const auto& g : serial_)
-    for (const auto& p : g->ports()) bad += p->counters().bad;
-  std::uint64_t overflow = 0;
-  for (const auto& d : midi_) {
-    bad += d->counters().bad + d->decode_errors();
-    overflow += d->overflow();
+  std::uint64_t bad = 0, overflow = 0;
+  for (const auto& d : devices_->all()) {
+    DeviceStats s = d->stats();
+    bad += s.input.bad + s.decode_errors;
+    overflow += s.queue_overflow;
   }
-  return {
+  json status = {
       {"ok", true},
       {"version", CSBRIDGE_VERSION},
       {"config", config_.path},
@@ -1383,11 +1147,10 @@ json App::status_json() const {
         {"midi_queue", overflow}}},
       {"feedback", {{"sent", engine_->feedback_sent()}, {"failed", engine_->feedback_failed()}}},
       {"limits", limits_json()},
-      {"midi",
-       {{"api", midi_backend_ ? midi_backend_->api_name() : ""},
-        {"available", midi_backend_ && midi_backend_->available()},
-        {"passed_to_csound", engine_->midi_passed()}}},
   };
+  devices_->describe(status);
+  status["midi"]["passed_to_csound"] = engine_->midi_passed();
+  return status;
 }
 
 json App::limits_json() const {

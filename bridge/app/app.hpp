@@ -15,7 +15,6 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json_fwd.hpp>
@@ -25,18 +24,14 @@
 #include "core/command.hpp"
 #include "core/config.hpp"
 #include "core/router.hpp"
+#include "device/device.hpp"
 #include "engine/engine.hpp"
 
 namespace csb {
 
 class ControlServer;
 class ControlSession;
-class SerialDevice;
-class MidiBackend;
-class AlsaAnnounce;
-class UdevWatch;
-class MidiDevice;
-class MidiWaker;
+class DeviceSet;
 
 struct RunOptions {
   bool audio_null = false;
@@ -47,7 +42,7 @@ struct RunOptions {
 /// else $XDG_RUNTIME_DIR/csbridge.sock, else /tmp/csbridge-$UID.sock.
 std::string default_control_path();
 
-class App : private RouterSink {
+class App : private RouterSink, private DeviceSink {
  public:
   /// Throws std::runtime_error when the service cannot start at all (the
   /// control socket is taken, Csound cannot be created).
@@ -68,20 +63,21 @@ class App : private RouterSink {
   void on_routed(std::uint32_t device, std::string_view source, std::uint32_t slot,
                  double value) override;
 
+  // DeviceSink
+  void on_line(DeviceIndex device, std::string_view line, std::int64_t t_ns,
+               InputCounters& counters) override;
+  void on_midi(DeviceIndex device, std::uint32_t port, const MidiMessage& m, std::int64_t t_ns,
+               InputCounters& counters) override;
+  void on_pin(DeviceIndex device, SourceKind kind, int pin, double raw, std::int64_t t_ns,
+              InputCounters& counters) override;
+  void on_midi_port_closed(DeviceIndex device, std::uint32_t port) override;
+  void on_output_ready(Device& device, FeedbackPort& to) override;
+
   using Reply = std::function<void(std::string)>;
 
-  /// Makes every device of config_ and binds the feedback (at start).
-  void build_devices();
-  /// Makes the device of config_.devices[index].
-  void add_device(std::uint32_t index);
-  std::unique_ptr<SerialDevice> make_serial(const DeviceConfig& d, std::uint32_t index);
-  std::unique_ptr<MidiDevice> make_midi(const DeviceConfig& d, std::uint32_t index,
-                                        bool wants_output);
-  bool has_feedback(const Config& config, const std::string& device) const;
   /// Binds config_'s feedback entries to the devices and hands them, with
   /// the Csound settings, to the engine for its next start.
   void configure_engine();
-  SerialDevice* serial_device(std::uint32_t index) const;
 
   /// SPEC §4 reload: reads and validates the file (and, while a performance
   /// plays, compiles its CSD off the loop); applies it or keeps the old one.
@@ -120,9 +116,6 @@ class App : private RouterSink {
   void schedule_scan();
   /// A scan in a few ms (ALSA, JACK or udev announced a change), unless one is due.
   void scan_soon(std::chrono::milliseconds delay = std::chrono::milliseconds(5));
-  void wait_midi();
-  void on_midi_message(MidiDevice& dev, std::uint32_t port, const MidiMessage& m,
-                       std::int64_t t_ns);
   /// Passes a message of a passthrough device's port to Csound, noting the
   /// notes and sustain it holds.
   void pass_through(std::uint32_t device, std::uint32_t port, const MidiMessage& m);
@@ -180,13 +173,7 @@ class App : private RouterSink {
   boost::asio::steady_timer save_timer_;
   ChannelTable channels_;
   std::unique_ptr<Router> router_;
-  std::vector<std::unique_ptr<SerialDevice>> serial_;
-  std::shared_ptr<MidiWaker> midi_waker_;
-  std::unique_ptr<MidiBackend> midi_backend_;
-  std::unique_ptr<AlsaAnnounce> announce_;  ///< ALSA port starts and exits, when the API is ALSA
-  std::unique_ptr<UdevWatch> udev_;         ///< tty adds and removes, once a serial device exists
-  std::vector<std::unique_ptr<MidiDevice>> midi_;
-  boost::asio::posix::stream_descriptor midi_wake_;
+  std::unique_ptr<DeviceSet> devices_;
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<Engine> engine_;
 
@@ -233,7 +220,8 @@ class App : private RouterSink {
   std::vector<Held> held_;
 
   // Reload. Devices a reload closed live on until the performance that may
-  // still send them feedback has ended (the next started/start_failed event).
+  // still send them feedback has ended (the next started/start_failed event:
+  // DeviceSet::drop_retired).
   bool reloading_ = false;
   bool reload_again_ = false;  ///< asked again while one was running
   std::vector<Reply> reload_replies_, reload_next_replies_;
@@ -241,8 +229,6 @@ class App : private RouterSink {
   std::vector<std::string> config_errors_;  ///< of the last reload refused
   std::size_t config_problems_ = 0;         ///< how many (config_errors_ holds the first ones)
   static constexpr std::size_t kMaxReportedProblems = 100;
-  std::vector<std::unique_ptr<SerialDevice>> retired_serial_;
-  std::vector<std::unique_ptr<MidiDevice>> retired_midi_;
 
   // Work done off the loop, one job at a time: reading and checking a
   // reloaded config, CSD compile checks (reload, watch). A job's work runs on

@@ -451,7 +451,7 @@ void jack_to_debug(const char* text) {
 }  // namespace
 
 std::unique_ptr<MidiApiClient> open_jack_api(std::function<void()> on_change, bool active,
-                                                   std::string& why) {
+                                             std::string& why) {
   // libjack prints to stderr on every failed attempt; the service tells
   // once, in its own log.
   static const bool quiet = [] {

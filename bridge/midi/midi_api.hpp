@@ -81,6 +81,6 @@ std::unique_ptr<MidiApiClient> open_alsa_api(std::string& why);
 /// thread; may be empty) runs when another client's port registers or
 /// unregisters, and only when `active` (a listing for `ports` is not).
 std::unique_ptr<MidiApiClient> open_jack_api(std::function<void()> on_change, bool active,
-                                                   std::string& why);
+                                             std::string& why);
 
 }  // namespace csb

@@ -18,6 +18,7 @@
 #include "core/spsc.hpp"
 #include "core/text.hpp"
 #include "midi/job_thread.hpp"
+#include "midi/midi_transport.hpp"
 
 namespace csb {
 
@@ -273,14 +274,15 @@ struct MidiDevice::Writer {
   std::thread thread;
 };
 
-MidiDevice::MidiDevice(const DeviceConfig& config, std::uint32_t index, bool wants_output,
-                       std::shared_ptr<MidiWaker> waker, OnMessage on_message, OnState on_state)
-    : config_(config),
+MidiDevice::MidiDevice(MidiTransport& transport, const DeviceConfig& config, DeviceIndex index,
+                       bool wants_output, std::shared_ptr<MidiWaker> waker, DeviceSink& sink)
+    : transport_(transport),
+      config_(config),
       index_(index),
       wants_output_(wants_output),
       waker_(std::move(waker)),
-      on_message_(std::move(on_message)),
-      on_state_(std::move(on_state)) {
+      sink_(sink) {
+  transport_.attach(this);
   for (auto& o : out_) o = std::make_unique<OutPort>();
   if (wants_output_) {
     writer_ = std::make_unique<Writer>();
@@ -289,6 +291,7 @@ MidiDevice::MidiDevice(const DeviceConfig& config, std::uint32_t index, bool wan
 }
 
 MidiDevice::~MidiDevice() {
+  transport_.detach(this);
   close_all("device gone");
   if (writer_) {
     // What is queued still goes out (to no port now), then the thread ends.
@@ -377,7 +380,6 @@ void MidiDevice::open_input(std::size_t slot, MidiApiClient& transport, const st
   ++connects_;
   last_error_.clear();
   spdlog::info("device {}: MIDI input '{}' connected", config_.name, name);
-  if (on_state_) on_state_(*this, static_cast<std::uint32_t>(slot), false, true);
 }
 
 void MidiDevice::open_output(std::size_t slot, MidiApiClient& transport, const std::string& name) {
@@ -401,8 +403,50 @@ void MidiDevice::open_output(std::size_t slot, MidiApiClient& transport, const s
   o.announce = true;
 }
 
-void MidiDevice::scan(const MidiBackend& backend, std::vector<std::string>& taken_in,
-                      std::vector<std::string>& taken_out, const Exited& exited) {
+void MidiDevice::claim_open() {
+  for (auto& p : in_)
+    if (p) transport_.taken_inputs().push_back(p->name);
+  for (auto& o : out_)
+    if (o->open.load()) transport_.taken_outputs().push_back(o->name);
+}
+
+bool MidiDevice::keeps(const Config& next, DeviceIndex index) const {
+  const DeviceConfig& d = next.devices[index];
+  bool wants_output = std::any_of(next.feedback.begin(), next.feedback.end(),
+                                  [&](const Feedback& f) { return f.device == d.name; });
+  return d.kind == DeviceKind::midi && next.midi_api == transport_.api() &&
+         config_.settings() == d.settings() && wants_output == wants_output_;
+}
+
+DeviceStats MidiDevice::stats() const {
+  DeviceStats s;
+  s.connected = connected();
+  s.ports = input_names();
+  auto outputs = output_names();
+  s.port = !s.ports.empty() ? s.ports[0] : !outputs.empty() ? outputs[0] : "";
+  s.input = counters_;
+  s.decode_errors = decode_errors();
+  s.queue_overflow = overflow();
+  s.connects = connects_;
+  s.last_error = last_error_;
+  s.details = {{"outputs", outputs},
+               {"api", transport_.api_name()},
+               {"passthrough", config_.passthrough},
+               {"messages_in", messages_in()},
+               {"sent", sent()},
+               {"send_failures", send_failures()},
+               {"decoder_errors", s.decode_errors},
+               {"sysex", sysex()},
+               {"queue_overflow", s.queue_overflow}};
+  return s;
+}
+
+void MidiDevice::scan() {
+  if (!transport_.backend()) return;
+  const MidiBackend& backend = *transport_.backend();
+  std::vector<std::string>& taken_in = transport_.taken_inputs();
+  std::vector<std::string>& taken_out = transport_.taken_outputs();
+  auto exited = [this](const std::string& n) { return transport_.exited(n); };
   auto listed = [](const std::vector<std::string>& names, const std::string& n) {
     return std::find(names.begin(), names.end(), n) != names.end();
   };
@@ -410,7 +454,7 @@ void MidiDevice::scan(const MidiBackend& backend, std::vector<std::string>& take
   // again: its subscriptions went with it. Closed here and, its name free
   // again, opened anew below.
   auto gone = [&](const std::vector<std::string>& names, const std::string& n, bool alive) {
-    return !alive || !listed(names, n) || (exited && exited(n));
+    return !alive || !listed(names, n) || exited(n);
   };
   auto release = [](std::vector<std::string>& taken, const std::string& n) {
     auto it = std::find(taken.begin(), taken.end(), n);
@@ -420,7 +464,7 @@ void MidiDevice::scan(const MidiBackend& backend, std::vector<std::string>& take
     OutPort& o = *out_[s];
     if (o.announce && o.open.load()) {
       o.announce = false;
-      if (on_state_) on_state_(*this, static_cast<std::uint32_t>(s), true, true);
+      sink_.on_output_ready(*this, *this);  // all its outputs get the last values
     }
   }
   // Gone from the list (or the API went away): closed, looked for again.
@@ -436,14 +480,13 @@ void MidiDevice::scan(const MidiBackend& backend, std::vector<std::string>& take
       close_later(std::move(in_[s]));
       spdlog::warn("device {}: MIDI input '{}' went away; looking for it every scan", config_.name,
                    name);
-      if (on_state_) on_state_(*this, static_cast<std::uint32_t>(s), false, false);
+      sink_.on_midi_port_closed(index_, static_cast<std::uint32_t>(s));
     }
     OutPort& o = *out_[s];
     if (o.open.load() && gone(backend.outputs(), o.name, o.out->alive())) {
       release(taken_out, o.name);
       close_output(o);
       spdlog::warn("device {}: MIDI output '{}' went away", config_.name, o.name);
-      if (on_state_) on_state_(*this, static_cast<std::uint32_t>(s), true, false);
     }
   }
   if (!backend.available()) return;
@@ -472,7 +515,7 @@ void MidiDevice::drain() {
     MidiInEvent ev;
     // At most a ring's worth at a time: a flood cannot hold the loop.
     for (int n = 0; n < 1024 && in_[s]->ring.pop(ev); ++n)
-      on_message_(*this, static_cast<std::uint32_t>(s), ev.m, ev.t_ns);
+      sink_.on_midi(index_, static_cast<std::uint32_t>(s), ev.m, ev.t_ns, counters_);
     if (!in_[s]->ring.empty()) waker_->wake();
   }
 }

@@ -3,7 +3,8 @@
 //
 // - MidiBackend picks the API (`midi.api`; auto: ALSA, then JACK), lists the
 //   port names each scan, and tells once when no API can be opened.
-// - MidiDevice is one configured `midi:` device: every input port whose name
+// - MidiDevice is one configured `midi:` device (made by MidiTransport,
+//   midi_transport.hpp): every input port whose name
 //   its glob matches (case-insensitive, up to kMaxPorts), and the output ports
 //   too when it has feedback. Ports are matched by name on every scan, never
 //   by number; a port that leaves the list is closed and looked for again.
@@ -25,9 +26,10 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "core/feedback.hpp"
 #include "core/midi.hpp"
 #include "core/router.hpp"
-#include "engine/engine.hpp"
+#include "device/device.hpp"
 #include "midi/midi_api.hpp"
 
 namespace csb {
@@ -95,59 +97,52 @@ struct MidiInCounters {
   std::atomic<std::uint64_t> decode_errors{0};  ///< bytes or messages the decoder dropped
 };
 
-class MidiDevice : public FeedbackPort {
+class MidiTransport;
+
+class MidiDevice : public Device {
  public:
   static constexpr std::size_t kMaxPorts = Router::kMaxMidiPorts;
-  /// Loop thread: one message from input port `port` (0..kMaxPorts-1).
-  using OnMessage =
-      std::function<void(MidiDevice&, std::uint32_t port, const MidiMessage&, std::int64_t t_ns)>;
-  /// Loop thread: an input or output port opened (true) or closed (false).
-  using OnState = std::function<void(MidiDevice&, std::uint32_t port, bool output, bool connected)>;
 
-  MidiDevice(const DeviceConfig& config, std::uint32_t index, bool wants_output,
-             std::shared_ptr<MidiWaker> waker, OnMessage on_message, OnState on_state);
+  /// Made by `transport` (midi_transport.hpp), which it scans with.
+  MidiDevice(MidiTransport& transport, const DeviceConfig& config, DeviceIndex index,
+             bool wants_output, std::shared_ptr<MidiWaker> waker, DeviceSink& sink);
   ~MidiDevice() override;
 
-  /// Whether a port of this name left since the last scan (ALSA's
-  /// announcements), whatever the lists say now.
-  using Exited = std::function<bool(const std::string& name)>;
-  /// Closes ports gone from the backend's lists, that `exited`, or whose link
-  /// the API dropped (MidiInput::alive), and opens
-  /// new matching ones. `taken_*`: port names already held (a port goes to
-  /// the first device whose glob matches it); the ports opened here are
-  /// added, the ones closed removed.
-  void scan(const MidiBackend& backend, std::vector<std::string>& taken_in,
-            std::vector<std::string>& taken_out, const Exited& exited = {});
-  /// Hands every queued message to on_message. Loop thread.
+  const DeviceConfig& config() const override { return config_; }
+  DeviceIndex index() const override { return index_; }
+  void set_index(DeviceIndex index) override { index_ = index; }
+  const char* kind_name() const override { return "midi"; }
+  /// The same settings and API, and outputs wanted as before.
+  bool keeps(const Config& next, DeviceIndex index) const override;
+
+  void claim_open() override;
+  /// Closes ports gone from the transport's lists, that exited (ALSA's
+  /// announcements), or whose link the API dropped (MidiInput::alive), and
+  /// opens new matching ones no device holds.
+  void scan() override;
+  /// Hands every queued message to the sink.
   void drain();
-  void close_all(const std::string& why);
+  void close_all(const std::string& why) override;
+  bool connected() const override;
+  DeviceStats stats() const override;
 
   /// Queues the bytes for every open output port (sent by the writer thread,
   /// in order); absent when none is open, failed when the queue is full.
   /// Any thread; never blocks.
   SendResult try_send(const char* data, std::size_t len) noexcept override;
 
-  const DeviceConfig& config() const { return config_; }
-  std::uint32_t index() const { return index_; }
-  /// Its position in the configuration changed (a reload kept it): loop thread.
-  void set_index(std::uint32_t index) { index_ = index; }
   bool wants_output() const { return wants_output_; }
-  bool connected() const;
-  /// An output opened that the next scan will say (on_state) and resend to.
+  /// An output opened that the next scan will say (on_output_ready) and resend to.
   bool announcing() const;
   /// Names of the open input and output ports.
   std::vector<std::string> input_names() const;
   std::vector<std::string> output_names() const;
-  InputCounters& counters() { return counters_; }
-  const InputCounters& counters() const { return counters_; }
   std::uint64_t messages_in() const;
   std::uint64_t overflow() const;
   std::uint64_t sysex() const;
   std::uint64_t decode_errors() const;
   std::uint64_t sent() const { return sent_.load(std::memory_order_relaxed); }
   std::uint64_t send_failures() const { return send_failures_.load(std::memory_order_relaxed); }
-  std::uint64_t connects() const { return connects_; }
-  const std::string& last_error() const { return last_error_; }
 
  private:
   struct InPort;
@@ -162,12 +157,12 @@ class MidiDevice : public FeedbackPort {
   /// Takes the port out of try_send's reach and closes it off the loop.
   void close_output(OutPort& o);
 
+  MidiTransport& transport_;
   DeviceConfig config_;
-  std::uint32_t index_;
+  DeviceIndex index_;
   bool wants_output_;
   std::shared_ptr<MidiWaker> waker_;
-  OnMessage on_message_;
-  OnState on_state_;
+  DeviceSink& sink_;
   std::unique_ptr<InPort> in_[kMaxPorts];
   // Made once and never replaced: try_send walks them from any thread, each
   // guarded by its own lock around the MidiOutput it may hold.

@@ -9,6 +9,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "serial/serial_transport.hpp"
+
 namespace csb {
 
 namespace {
@@ -18,11 +20,25 @@ std::string real_path(const std::string& p) {
 }
 }  // namespace
 
-SerialDevice::SerialDevice(boost::asio::io_context& io, const DeviceConfig& config,
-                         std::uint32_t index, const SerialPort::OnLine& on_line,
-                         const SerialPort::OnMidi& on_midi, const SerialPort::OnState& on_state,
-                         const SerialPort::OnPin& on_pin, const firmata::PinPlan& plan)
-    : config_(config), plan_(plan) {
+SerialDevice::SerialDevice(boost::asio::io_context& io, SerialTransport& transport,
+                           const DeviceConfig& config, DeviceIndex index, DeviceSink& sink,
+                           const firmata::PinPlan& plan)
+    : transport_(transport), config_(config), index_(index), plan_(plan) {
+  auto on_line = [&sink](SerialPort& p, std::string_view line, std::int64_t t) {
+    sink.on_line(p.index(), line, t, p.counters());
+  };
+  auto on_midi = [&sink](SerialPort& p, const MidiMessage& m, std::int64_t t) {
+    sink.on_midi(p.index(), p.port_index(), m, t, p.counters());
+  };
+  auto on_state = [this, &sink](SerialPort& p, bool connected) {
+    if (!connected && config_.format == SerialFormat::midi)
+      sink.on_midi_port_closed(p.index(), p.port_index());
+    // Only the board that came back gets the last feedback values.
+    if (connected) sink.on_output_ready(*this, p);
+  };
+  auto on_pin = [&sink](SerialPort& p, SourceKind kind, int pin, double raw, std::int64_t t) {
+    sink.on_pin(p.index(), kind, pin, raw, t, p.counters());
+  };
   for (std::uint32_t i = 0; i < kMaxPorts; ++i) {
     ports_[i] =
         std::make_unique<SerialPort>(io, config, index, on_line, on_midi, on_state, on_pin, plan);
@@ -30,7 +46,20 @@ SerialDevice::SerialDevice(boost::asio::io_context& io, const DeviceConfig& conf
   }
 }
 
-void SerialDevice::scan(std::vector<std::string>& in_use) {
+void SerialDevice::set_index(DeviceIndex index) {
+  index_ = index;
+  for (auto& p : ports_) p->set_index(index);
+}
+
+bool SerialDevice::keeps(const Config& next, DeviceIndex index) const {
+  // A firmata board is set up for the pins the mappings use: kept only when they are the same.
+  const DeviceConfig& d = next.devices[index];
+  return d.kind == DeviceKind::serial && config_.settings() == d.settings() &&
+         plan_ == firmata::plan_for(next, index);
+}
+
+void SerialDevice::scan() {
+  std::vector<std::string>& in_use = transport_.in_use();
   std::vector<std::string> not_serial;  // matched, but no serial port could be there
   std::string open_error;
   glob_t g{};
@@ -61,7 +90,7 @@ void SerialDevice::scan(std::vector<std::string>& in_use) {
   globfree(&g);
 
   std::string problem;
-  if (!any_connected()) {
+  if (!connected()) {
     if (!open_error.empty()) {
       problem = open_error;
     } else if (!not_serial.empty()) {
@@ -95,13 +124,35 @@ SendResult SerialDevice::try_send(const char* data, std::size_t len) noexcept {
   return result;
 }
 
-void SerialDevice::collect_open(std::vector<std::string>& in_use) const {
+void SerialDevice::claim_open() {
   for (auto& p : ports_)
-    if (p->connected()) in_use.push_back(real_path(p->path()));
+    if (p->connected()) transport_.in_use().push_back(real_path(p->path()));
 }
 
-bool SerialDevice::any_connected() const {
+bool SerialDevice::connected() const {
   return std::any_of(ports_.begin(), ports_.end(), [](auto& p) { return p->connected(); });
+}
+
+DeviceStats SerialDevice::stats() const {
+  DeviceStats s;
+  std::uint64_t bytes = 0, write_failures = 0;
+  for (const auto& p : ports_) {
+    const InputCounters& pc = p->counters();
+    s.input.events += pc.events;
+    s.input.unmatched += pc.unmatched;
+    s.input.bad += pc.bad;
+    bytes += p->bytes_in();
+    s.connects += p->connects();
+    write_failures += p->write_failures();
+    if (p->connected()) s.ports.push_back(p->path());
+    if (!p->last_error().empty() && p->connects() > 0) s.last_error = p->last_error();
+  }
+  s.connected = !s.ports.empty();
+  if (s.connected) s.port = s.ports[0];
+  // While none is open, why the last look for one found none.
+  if (!s.connected && !scan_error_.empty()) s.last_error = scan_error_;
+  s.details = {{"bytes_in", bytes}, {"write_failures", write_failures}};
+  return s;
 }
 
 }  // namespace csb

@@ -3,7 +3,7 @@
 // default's `/dev/ttyACM*` takes each board plugged in, and all of them feed
 // the same mappings. Feedback goes to every open port.
 //
-// Threads: loop thread, except try_send (any thread: the instances are made
+// Threads: loop thread, except try_send (any thread: the ports are made
 // once, here, and never change).
 
 #include <array>
@@ -11,48 +11,48 @@
 #include <string>
 #include <vector>
 
+#include "device/device.hpp"
 #include "serial/serial_port.hpp"
 
 namespace csb {
 
-class SerialDevice : public FeedbackPort {
+class SerialTransport;
+
+class SerialDevice : public Device {
  public:
   static constexpr std::size_t kMaxPorts = 8;
 
-  /// `on_pin` and `plan` are for `format: firmata` only.
-  SerialDevice(boost::asio::io_context& io, const DeviceConfig& config, std::uint32_t index,
-              const SerialPort::OnLine& on_line, const SerialPort::OnMidi& on_midi,
-              const SerialPort::OnState& on_state, const SerialPort::OnPin& on_pin = {},
-              const firmata::PinPlan& plan = {});
+  /// `plan` is for `format: firmata` only.
+  SerialDevice(boost::asio::io_context& io, SerialTransport& transport, const DeviceConfig& config,
+               DeviceIndex index, DeviceSink& sink, const firmata::PinPlan& plan = {});
 
-  /// Opens every path the glob matches now that is not in `in_use` (real
-  /// paths), while a port is free; adds what it opened to `in_use`. Only
-  /// character devices are opened; see scan_error().
-  void scan(std::vector<std::string>& in_use);
+  const DeviceConfig& config() const override { return config_; }
+  DeviceIndex index() const override { return index_; }
+  void set_index(DeviceIndex index) override;
+  const char* kind_name() const override { return "serial"; }
+  /// The same settings, and for a firmata board the same pins set up.
+  bool keeps(const Config& next, DeviceIndex index) const override;
+
+  void claim_open() override;
+  /// Opens every path the glob matches now that no device holds, while a
+  /// port is free. Only character devices are opened; see scan_error().
+  void scan() override;
+  void close_all(const std::string& why) override;
+  bool connected() const override;
+  DeviceStats stats() const override;
+
+  /// Failed if an open port did not take it, else sent if one did, else absent.
+  SendResult try_send(const char* data, std::size_t len) noexcept override;
+
   /// Why the last scan left no port open although the glob matched something
   /// (a port that would not open, or only files that are not serial ports);
   /// empty when a port is open or nothing matched.
   const std::string& scan_error() const { return scan_error_; }
-  void close_all(const std::string& why);
-
-  /// Failed if an open port did not take it, else sent if one did, else absent.
-  SendResult try_send(const char* data, std::size_t len) noexcept override;
-  /// Adds the real path of every open port to `in_use`.
-  void collect_open(std::vector<std::string>& in_use) const;
-
-  const DeviceConfig& config() const { return config_; }
-  /// What a firmata board's ports set up (a reload keeps the device only when it is the same).
-  const firmata::PinPlan& plan() const { return plan_; }
-  /// Its position in the configuration changed (a reload kept it): loop thread.
-  void set_index(std::uint32_t index) {
-    for (auto& p : ports_) p->set_index(index);
-  }
-  bool any_connected() const;
-  /// Every instance, open or not.
-  const std::array<std::unique_ptr<SerialPort>, kMaxPorts>& ports() const { return ports_; }
 
  private:
+  SerialTransport& transport_;
   DeviceConfig config_;
+  DeviceIndex index_;
   firmata::PinPlan plan_;
   std::array<std::unique_ptr<SerialPort>, kMaxPorts> ports_;
   std::string scan_error_;

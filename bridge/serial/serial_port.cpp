@@ -19,8 +19,8 @@ namespace csb {
 namespace asio = boost::asio;
 
 SerialPort::SerialPort(asio::io_context& io, DeviceConfig config, std::uint32_t index,
-                           OnLine on_line, OnMidi on_midi, OnState on_state, OnPin on_pin,
-                           const firmata::PinPlan& plan)
+                       OnLine on_line, OnMidi on_midi, OnState on_state, OnPin on_pin,
+                       const firmata::PinPlan& plan)
     : config_(std::move(config)),
       index_(index),
       on_line_(std::move(on_line)),

@@ -17,11 +17,11 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 
 #include "core/config.hpp"
+#include "core/feedback.hpp"
 #include "core/firmata_session.hpp"
 #include "core/lines_parser.hpp"
 #include "core/midi.hpp"
 #include "core/router.hpp"
-#include "engine/engine.hpp"
 
 namespace csb {
 
@@ -41,9 +41,9 @@ class SerialPort : public FeedbackPort {
       std::function<void(SerialPort&, SourceKind kind, int pin, double raw, std::int64_t t_ns)>;
 
   /// `plan` and `on_pin` are for `format: firmata` only.
-  SerialPort(boost::asio::io_context& io, DeviceConfig config, std::uint32_t index,
-               OnLine on_line, OnMidi on_midi, OnState on_state, OnPin on_pin = {},
-               const firmata::PinPlan& plan = {});
+  SerialPort(boost::asio::io_context& io, DeviceConfig config, std::uint32_t index, OnLine on_line,
+             OnMidi on_midi, OnState on_state, OnPin on_pin = {},
+             const firmata::PinPlan& plan = {});
   ~SerialPort() override;
 
   /// Tries to open `path`; false when it cannot (last_error() says why).

@@ -25,7 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/alsa_log.hpp"
-#include "app/app.hpp"
+#include "app/service.hpp"
 #include "app/systemd.hpp"
 #include "config/loader.hpp"
 #include "core/command.hpp"
@@ -120,7 +120,7 @@ int cmd_run(const std::string& config_arg, const csb::RunOptions& options) {
   auto config = load_or_report(path);
   if (!config) return kExitUsage;
   try {
-    csb::App app(std::move(*config), options);
+    csb::Service app(std::move(*config), options);
     return app.run();
   } catch (const csb::ConfigError& e) {  // what the loader cannot know (the channel table)
     for (const auto& d : e.diagnostics()) std::cerr << d.to_string() << '\n';
@@ -283,7 +283,7 @@ int cmd_ports() {
 
 int main(int argc, char** argv) {
   // For `run`, signals wait, blocked, until the event loop handles them
-  // (App::run), so a stop asked for during start-up is still a clean stop;
+  // (Service::run), so a stop asked for during start-up is still a clean stop;
   // threads created meanwhile (Csound's) inherit the mask and never take them.
   if (argc > 1 && std::string_view(argv[1]) == "run") {
     sigset_t stop_signals;

@@ -1,0 +1,39 @@
+#pragma once
+// Passthrough notes (SPEC §3): a `passthrough` device's MIDI messages go to
+// Csound's MIDI input, and what each of its ports holds down (notes,
+// sustain) is remembered, so that a port that goes away leaves no note
+// hanging. Loop thread.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/midi.hpp"
+#include "engine/engine.hpp"
+
+namespace csb {
+
+class Passthrough {
+ public:
+  explicit Passthrough(Engine& engine) : engine_(engine) {}
+
+  /// Passes a message of port `port` of device `device` to Csound.
+  void pass(std::uint32_t device, std::uint32_t port, const MidiMessage& m);
+  /// The port went away: ends the notes and the sustain it held (`name`: the
+  /// device's, for the log).
+  void release(std::uint32_t device, std::uint32_t port, const std::string& name);
+  /// Another configuration: what the ports held belongs to the devices closed.
+  void clear() { held_.clear(); }
+
+ private:
+  struct Held {
+    std::uint64_t notes[16][2] = {};
+    std::uint16_t sustain = 0;  // bit c: CC64 down on channel c
+  };
+  Held& held(std::uint32_t device, std::uint32_t port);
+
+  Engine& engine_;
+  std::vector<Held> held_;  ///< by device * Router::kMaxMidiPorts + port, grown as needed
+};
+
+}  // namespace csb

@@ -21,6 +21,7 @@
 #include <fmt/format.h>
 
 #include "config/channel_check.hpp"
+#include "core/names.hpp"
 #include "core/text.hpp"
 
 namespace csb {
@@ -132,32 +133,6 @@ std::vector<std::string> split_ws(std::string_view s) {
     if (i > b) out.emplace_back(s.substr(b, i - b));
   }
   return out;
-}
-
-bool is_alpha(char c) {
-  return std::isalpha(static_cast<unsigned char>(c)) != 0;
-}
-bool is_alnum(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) != 0;
-}
-
-/// Device names: a letter, then letters, digits, `_` or `-`.
-bool valid_device_name(std::string_view s) {
-  if (s.empty() || !is_alpha(s[0])) return false;
-  return std::all_of(s.begin(), s.end(),
-                     [](char c) { return is_alnum(c) || c == '_' || c == '-'; });
-}
-
-bool channel_char(char c) {
-  return is_alnum(c) || c == '_' || c == '.' || c == '-';
-}
-
-constexpr const char* kChannelNameRule =
-    "a letter or _ first, then letters, digits, _ . -, at most 64 bytes";
-
-/// Names of lines values and columns: a letter first, then channel-name characters.
-bool valid_value_name(std::string_view s) {
-  return !s.empty() && is_alpha(s[0]) && valid_channel_name(s);
 }
 
 /// A non-negative decimal integer, digits only (no sign, no exponent).
@@ -834,9 +809,7 @@ class Loader {
         continue;
       }
       if (!valid_device_name(name)) {
-        error(km,
-              fmt::format("devices: bad device name '{}' (a letter, then letters, digits, _ or -)",
-                          name));
+        error(km, fmt::format("devices: bad device name '{}' ({})", name, kDeviceNameRule));
         broken_devices_.insert(name);
         continue;
       }
@@ -935,8 +908,7 @@ class Loader {
           auto c = string(it);
           if (!c) continue;
           if (!valid_value_name(*c))
-            fail(it,
-                 fmt::format("bad column name '{}' (a letter, then letters, digits, _ . -)", *c));
+            fail(it, fmt::format("bad column name '{}' ({})", *c, kValueNameRule));
           else if (!names.insert(*c).second)
             fail(it, fmt::format("duplicate column name '{}'", *c));
           else
@@ -1100,9 +1072,7 @@ class Loader {
       return src;
     }
     if (!valid_value_name(s)) {
-      fail(f, fmt::format("bad value name '{}' (a letter, then letters, digits, _ . -), "
-                          "an index N, or *",
-                          s));
+      fail(f, fmt::format("bad value name '{}' ({}), an index N, or *", s, kValueNameRule));
       return std::nullopt;
     }
     src.kind = SourceKind::named;
@@ -1187,7 +1157,7 @@ class Loader {
       fail(f, fmt::format("unclosed '{{' in channel name '{}'", to));
       return;
     }
-    if (!std::all_of(literal.begin(), literal.end(), channel_char)) {
+    if (!std::all_of(literal.begin(), literal.end(), is_name_char)) {
       fail(f,
            fmt::format("bad channel name '{}': letters, digits, _ . - and placeholders only", to));
       return;
@@ -1196,8 +1166,10 @@ class Loader {
       fail(f, "channel name is empty");
       return;
     }
+    // Without placeholders the name is the channel's; with them, only its
+    // first character is known here.
     if ((found.empty() && !valid_channel_name(to)) ||
-        (!to.empty() && to[0] != '{' && !valid_channel_name(to.substr(0, 1)))) {
+        (!to.empty() && to[0] != '{' && !is_name_start(to[0]))) {
       fail(f, fmt::format("bad channel name '{}': {}", to, kChannelNameRule));
       return;
     }

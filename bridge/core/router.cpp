@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "core/names.hpp"
 #include "core/text.hpp"
 
 namespace csb {

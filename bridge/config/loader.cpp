@@ -22,6 +22,7 @@
 
 #include "config/channel_check.hpp"
 #include "core/names.hpp"
+#include "core/placeholder.hpp"
 #include "core/text.hpp"
 
 namespace csb {
@@ -238,22 +239,12 @@ std::string source_span_text(const Source& s) {
 std::vector<std::string> find_placeholders(std::string_view t, bool& unclosed,
                                            std::string* literal = nullptr) {
   std::vector<std::string> out;
-  unclosed = false;
-  std::size_t i = 0;
-  while (i < t.size()) {
-    if (t[i] != '{') {
-      if (literal) *literal += t[i];
-      ++i;
-      continue;
-    }
-    auto close = t.find('}', i + 1);
-    if (close == std::string_view::npos) {
-      unclosed = true;
-      return out;
-    }
-    out.emplace_back(t.substr(i + 1, close - i - 1));
-    i = close + 1;
-  }
+  unclosed = for_each_template_piece(t, [&](const TemplatePiece& p) {
+               if (p.kind == TemplatePiece::Kind::placeholder)
+                 out.emplace_back(p.text);
+               else if (literal)
+                 *literal += p.text;
+             }) != std::string_view::npos;
   return out;
 }
 

@@ -6,29 +6,27 @@
 
 #include "core/firmata.hpp"
 #include "core/midi.hpp"
+#include "core/placeholder.hpp"
 #include "core/spin.hpp"
 
 namespace csb {
 
 LineTemplate::LineTemplate(const std::string& tpl) {
   std::string text;
-  for (std::size_t p = 0; p < tpl.size(); ++p) {
-    std::size_t close = tpl[p] == '{' ? tpl.find('}', p) : std::string::npos;
-    std::string_view inside = close == std::string::npos
-                                  ? std::string_view()
-                                  : std::string_view(tpl).substr(p + 1, close - p - 1);
-    if (auto f = parse_value_placeholder(inside)) {
-      flush(text);
-      pieces_.push_back({Piece::value, "", *f});
-      p = close;
-    } else if (inside == "name") {
-      flush(text);
-      pieces_.push_back({Piece::name, "", {}});
-      p = close;
-    } else {
-      text += tpl[p];
+  auto known = [](std::string_view inside) {
+    return inside == "name" || parse_value_placeholder(inside).has_value();
+  };
+  for_each_template_piece(tpl, known, [&](const TemplatePiece& p) {
+    if (p.kind == TemplatePiece::Kind::text) {
+      text += p.text;
+      return;
     }
-  }
+    flush(text);
+    if (p.text == "name")
+      pieces_.push_back({Piece::name, "", {}});
+    else
+      pieces_.push_back({Piece::value, "", *parse_value_placeholder(p.text)});
+  });
   text += '\n';
   flush(text);
 }

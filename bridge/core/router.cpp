@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "core/names.hpp"
+#include "core/placeholder.hpp"
 #include "core/text.hpp"
 
 namespace csb {
@@ -223,36 +224,42 @@ struct Router::MidiTable {
   }
 };
 
+namespace {
+
+/// The placeholders expand_template fills; any other `{` is text.
+bool expanded_placeholder(std::string_view key) {
+  return key == "i" || key == "n" || key == "ch" || key == "name" || key == "value";
+}
+
+/// Whether expand_template fills a `{key}` in tpl.
+bool expands(std::string_view tpl, std::string_view key) {
+  bool found = false;
+  for_each_template_piece(tpl, expanded_placeholder, [&](const TemplatePiece& p) {
+    found = found || (p.kind == TemplatePiece::Kind::placeholder && p.text == key);
+  });
+  return found;
+}
+
+}  // namespace
+
 std::string expand_template(std::string_view tpl, int i, int n, int ch, std::string_view name,
                             std::string_view value) {
   std::string out;
   out.reserve(tpl.size() + 8);
-  for (std::size_t p = 0; p < tpl.size(); ++p) {
-    if (tpl[p] == '{') {
-      std::size_t e = tpl.find('}', p);
-      if (e != std::string_view::npos) {
-        std::string_view key = tpl.substr(p + 1, e - p - 1);
-        bool known = true;
-        if (key == "i")
-          out += std::to_string(i);
-        else if (key == "n")
-          out += std::to_string(n);
-        else if (key == "ch")
-          out += std::to_string(ch);
-        else if (key == "name")
-          out += name;
-        else if (key == "value")
-          out += value;
-        else
-          known = false;
-        if (known) {
-          p = e;
-          continue;
-        }
-      }
-    }
-    out += tpl[p];
-  }
+  for_each_template_piece(tpl, expanded_placeholder, [&](const TemplatePiece& p) {
+    if (p.kind == TemplatePiece::Kind::text)
+      out += p.text;
+    else if (p.text == "i")
+      out += std::to_string(i);
+    else if (p.text == "n")
+      out += std::to_string(n);
+    else if (p.text == "ch")
+      out += std::to_string(ch);
+    else if (p.text == "name")
+      out += name;
+    else
+      out += value;
+  });
   return out;
 }
 
@@ -402,8 +409,7 @@ void Router::add_midi_mapping(const Mapping& m, std::uint32_t device) {
   const bool param = src.kind == SourceKind::nrpn || src.kind == SourceKind::rpn;
   // One binding per channel only when the channel name or score event says
   // which channel; otherwise every channel writes the same one.
-  const bool per_channel = has_channel && (m.to.find("{ch}") != std::string::npos ||
-                                           m.score.find("{ch}") != std::string::npos);
+  const bool per_channel = has_channel && (expands(m.to, "ch") || expands(m.score, "ch"));
   const int ch_lo = has_channel && src.ch_lo > 0 ? src.ch_lo : 1;
   const int ch_hi = has_channel && src.ch_hi > 0 ? src.ch_hi : (has_channel ? 16 : 1);
   const int lo = src.has_number ? src.lo : 0;

@@ -165,60 +165,19 @@ std::string span_text(int lo, int hi, std::string_view prefix = "") {
   return fmt::format("{}{}..{}{}", prefix, lo, prefix, hi);
 }
 
-struct MidiSourceWord {
-  const char* word;
-  SourceKind kind;
-  int max;  ///< highest number; -1 when the source takes no number
-};
-
-constexpr MidiSourceWord midi_sources[] = {
-    {"cc", SourceKind::cc, 127},
-    {"cc14", SourceKind::cc14, 31},
-    {"nrpn", SourceKind::nrpn, 16383},
-    {"rpn", SourceKind::rpn, 16383},
-    {"note", SourceKind::note, 127},
-    {"polytouch", SourceKind::polytouch, 127},
-    {"aftertouch", SourceKind::aftertouch, -1},
-    {"program", SourceKind::program, -1},
-    {"bend", SourceKind::bend, -1},
-    {"clock", SourceKind::clock, -1},
-};
-
-const MidiSourceWord* find_midi_source(std::string_view w) {
-  for (const auto& s : midi_sources)
-    if (w == s.word) return &s;
-  return nullptr;
-}
-
-const char* midi_source_list =
-    "cc, cc14, nrpn, rpn, note, polytouch, aftertouch, program, bend, clock";
-
-bool is_midi_kind(SourceKind k) {
-  return k <= SourceKind::clock;
+/// The MIDI source words as a message lists them: "cc, cc14, ..., clock".
+std::string midi_source_list() {
+  std::string out;
+  for (const SourceKindInfo& k : kSourceKinds) {
+    if (k.family != SourceFamily::midi) continue;
+    if (!out.empty()) out += ", ";
+    out += k.word;
+  }
+  return out;
 }
 
 std::string source_word(SourceKind k) {
-  if (const char* w = midi_source_word(k)) return w;
-  switch (k) {
-    case SourceKind::named:
-      return "named value";
-    case SourceKind::positional:
-      return "positional value";
-    case SourceKind::wildcard:
-      return "wildcard '*'";
-    case SourceKind::analog:
-      return "analog pin";
-    case SourceKind::digital:
-      return "digital pin";
-    default:
-      return "source";
-  }
-}
-
-/// Sources that have a rising edge, so `do:` and `score:` can fire on them (SPEC §3.2).
-bool has_rising_edge(SourceKind k) {
-  return k == SourceKind::note || k == SourceKind::cc || k == SourceKind::program ||
-         k == SourceKind::named || k == SourceKind::positional || k == SourceKind::digital;
+  return std::string(source_kind_info(k).description);
 }
 
 /// The text of `from` that names the numbers, as in "cc 0..7" or "A0..A5".
@@ -958,17 +917,17 @@ class Loader {
 
   std::optional<Source> parse_midi_source(const Field& f, const DeviceConfig& dev,
                                           const std::vector<std::string>& tok, Source src) {
-    const MidiSourceWord* w = find_midi_source(tok[1]);
+    const SourceKindInfo* w = find_midi_source(tok[1]);
     if (!w) {
       fail(f, fmt::format("device '{}' speaks MIDI; expected one of {}, got '{}'", dev.name,
-                          midi_source_list, tok[1]));
+                          midi_source_list(), tok[1]));
       return std::nullopt;
     }
     src.kind = w->kind;
     std::size_t i = 2;
-    if (w->max >= 0) {
+    if (w->takes_number()) {
       if (i >= tok.size() || tok[i] == "ch") {
-        fail(f, fmt::format("{} needs a number N or range N..M (0..{})", w->word, w->max));
+        fail(f, fmt::format("{} needs a number N or range N..M (0..{})", w->word, w->max_number));
         return std::nullopt;
       }
       auto span = parse_span(tok[i]);
@@ -981,8 +940,9 @@ class Loader {
                             tok[i]));
         return std::nullopt;
       }
-      if (span->second > w->max) {
-        fail(f, fmt::format("{} number {} is out of range 0..{}", w->word, span->second, w->max));
+      if (span->second > w->max_number) {
+        fail(f, fmt::format("{} number {} is out of range 0..{}", w->word, span->second,
+                            w->max_number));
         return std::nullopt;
       }
       src.lo = span->first;
@@ -994,8 +954,8 @@ class Loader {
       return std::nullopt;
     }
     if (i < tok.size() && tok[i] == "ch") {
-      if (src.kind == SourceKind::clock) {
-        fail(f, "clock has no MIDI channel: drop 'ch'");
+      if (!w->has_channel) {
+        fail(f, fmt::format("{} has no MIDI channel: drop 'ch'", w->word));
         return std::nullopt;
       }
       if (i + 1 >= tok.size()) {
@@ -1052,8 +1012,9 @@ class Loader {
              fmt::format("range {} is backwards: the first number must not exceed the second", s));
         return std::nullopt;
       }
-      if (span->second > 65535) {
-        fail(f, fmt::format("positional index {} is out of range 0..65535", span->second));
+      const int max = source_kind_info(SourceKind::positional).max_number;
+      if (span->second > max) {
+        fail(f, fmt::format("positional index {} is out of range 0..{}", span->second, max));
         return std::nullopt;
       }
       src.kind = SourceKind::positional;
@@ -1092,7 +1053,8 @@ class Loader {
       if (lo && hi) span = std::pair{*lo, *hi};
     }
     if (!span) return bad();
-    int max = (letter == 'A' ? kFirmataAnalogPins : kFirmataDigitalPins) - 1;
+    const SourceKind kind = letter == 'A' ? SourceKind::analog : SourceKind::digital;
+    const int max = source_kind_info(kind).max_number;
     if (span->first > span->second) {
       fail(f, fmt::format("range {} is backwards: the first pin must not exceed the second", s));
       return std::nullopt;
@@ -1102,7 +1064,7 @@ class Loader {
                           letter, max));
       return std::nullopt;
     }
-    src.kind = letter == 'A' ? SourceKind::analog : SourceKind::digital;
+    src.kind = kind;
     src.lo = span->first;
     src.hi = span->second;
     src.has_number = true;
@@ -1112,7 +1074,7 @@ class Loader {
   /// Checks a template's placeholders against those this source provides.
   bool check_placeholders(const Field& f, const std::vector<std::string>& found, const Source& src,
                           std::initializer_list<std::string_view> kinds) {
-    bool midi = is_midi_kind(src.kind) && src.kind != SourceKind::clock;
+    const bool has_channel = source_kind_info(src.kind).has_channel;
     std::vector<std::string> known(kinds.begin(), kinds.end());
     for (const auto& p : found) {
       std::string ph = "{" + p + "}";
@@ -1127,7 +1089,7 @@ class Loader {
                             source_word(src.kind)));
         return false;
       }
-      if (p == "ch" && !midi) {
+      if (p == "ch" && !has_channel) {
         fail(f, fmt::format("'{{ch}}' only works on MIDI sources with a channel, not on {}",
                             source_word(src.kind)));
         return false;
@@ -1264,7 +1226,7 @@ class Loader {
       ok = ok && t && diags_.size() == before;
       return key;
     }
-    if (sp && !has_rising_edge(sp->kind)) {
+    if (sp && !source_kind_info(sp->kind).rising_edge) {
       fail_key(*target, fmt::format("{} has no rising edge; {}: works on note, cc, program, "
                                     "lines values and firmata digital pins",
                                     source_word(sp->kind), key));
@@ -1306,8 +1268,7 @@ class Loader {
     } else if (*v != "string") {
       fail(o, fmt::format("the only type is 'string', got '{}'", *v));
       ok = false;
-    } else if (sp && sp->kind != SourceKind::named && sp->kind != SourceKind::positional &&
-               sp->kind != SourceKind::wildcard) {
+    } else if (sp && source_kind_info(sp->kind).family != SourceFamily::lines) {
       fail_key(o, "type: string only works on serial lines sources");
       ok = false;
     } else if (target == "score") {

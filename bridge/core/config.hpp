@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "core/source_kind.hpp"
+
 namespace csb {
 
 /// A 1-based position in the configuration file (0 = unknown).
@@ -68,61 +70,6 @@ struct DeviceConfig : DeviceSettings {
 
   const DeviceSettings& settings() const { return *this; }
 };
-
-/// Pins a `format: firmata` source can name: A0..A15, D0..D53.
-inline constexpr int kFirmataAnalogPins = 16;
-inline constexpr int kFirmataDigitalPins = 54;
-
-enum class SourceKind {
-  // MIDI (kind midi, or serial format midi)
-  cc,
-  cc14,
-  nrpn,
-  rpn,
-  note,
-  polytouch,
-  aftertouch,
-  program,
-  bend,
-  clock,
-  // serial format lines
-  named,       ///< `NAME`
-  positional,  ///< `INDEX` (0-based) — lo..hi hold the index range
-  wildcard,    ///< `*`: every named value
-  // serial format firmata
-  analog,   ///< A0..A15 — lo..hi hold the pin range
-  digital,  ///< D0..D53
-};
-
-/// The config word of a MIDI source kind (`cc`, `cc14`, `nrpn`, `rpn`,
-/// `note`, `polytouch`, `aftertouch`, `program`, `bend`, `clock`); nullptr
-/// for the other kinds.
-inline const char* midi_source_word(SourceKind kind) {
-  switch (kind) {
-    case SourceKind::cc:
-      return "cc";
-    case SourceKind::cc14:
-      return "cc14";
-    case SourceKind::nrpn:
-      return "nrpn";
-    case SourceKind::rpn:
-      return "rpn";
-    case SourceKind::note:
-      return "note";
-    case SourceKind::polytouch:
-      return "polytouch";
-    case SourceKind::aftertouch:
-      return "aftertouch";
-    case SourceKind::program:
-      return "program";
-    case SourceKind::bend:
-      return "bend";
-    case SourceKind::clock:
-      return "clock";
-    default:
-      return nullptr;
-  }
-}
 
 /// `from: DEVICE SOURCE [ch N | ch N..M]`.
 struct Source {

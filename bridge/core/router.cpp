@@ -405,7 +405,7 @@ Router::~Router() = default;
 void Router::add_midi_mapping(const Mapping& m, std::uint32_t device) {
   MidiTable& t = *midi_[device];
   const Source& src = m.from;
-  const bool has_channel = src.kind != SourceKind::clock;
+  const bool has_channel = source_kind_info(src.kind).has_channel;
   const bool param = src.kind == SourceKind::nrpn || src.kind == SourceKind::rpn;
   // One binding per channel only when the channel name or score event says
   // which channel; otherwise every channel writes the same one.

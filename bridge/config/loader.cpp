@@ -972,8 +972,8 @@ class Loader {
         fail(f, fmt::format("MIDI channel {} is out of range 1..16", tok[i + 1]));
         return std::nullopt;
       }
-      src.ch_lo = span->first;
-      src.ch_hi = span->second;
+      src.midi_channel_lo = span->first - 1;  // 0-based from here on
+      src.midi_channel_hi = span->second - 1;
       i += 2;
     }
     if (i < tok.size()) {
@@ -1380,7 +1380,7 @@ class Loader {
       if (auto fb = read_feedback_entry(it, cfg)) cfg.feedback.push_back(std::move(*fb));
   }
 
-  /// `to:` of a feedback entry; fills device, kind, number, ch. False after reporting.
+  /// `to:` of a feedback entry; fills device, kind, number, midi_channel. False after reporting.
   bool parse_feedback_target(const Field& f, const Config& cfg, Feedback& fb,
                              const DeviceConfig*& dev) {
     auto text = string(f);
@@ -1426,7 +1426,7 @@ class Loader {
                               i + 1 < tok.size() ? tok[i + 1] : ""));
           return false;
         }
-        fb.ch = *c;
+        fb.midi_channel = *c - 1;  // 0-based from here on
         i += 2;
       }
       if (i < tok.size()) {

@@ -77,8 +77,11 @@ struct Source {
   SourceKind kind = SourceKind::cc;
   int lo = 0, hi = 0;  ///< number or inclusive range (cc number, note, index, pin)
   bool has_number = false;
-  std::string name;          ///< for `named`
-  int ch_lo = 0, ch_hi = 0;  ///< MIDI channels 1..16 as written; 0,0 = any channel
+  std::string name;  ///< for `named`
+  /// MIDI channels, 0-based: `ch 1..16` in the file less one, converted
+  /// here once (messages and `{ch}` say them 1-based again). Every channel,
+  /// 0..15, when `ch` is not written.
+  int midi_channel_lo = 0, midi_channel_hi = 15;
 };
 
 enum class Curve { lin, exp, log, power };
@@ -119,9 +122,9 @@ struct Feedback {
   std::string channel;  ///< `from:` channel the orchestra writes
   std::string device;   ///< device name from `to:`
   FeedbackKind kind = FeedbackKind::line;
-  int number = 0;    ///< cc / note / pin number
-  int ch = 1;        ///< MIDI channel 1..16
-  std::string line;  ///< `line:` template for lines devices ({value} {name})
+  int number = 0;        ///< cc / note / pin number
+  int midi_channel = 0;  ///< MIDI channel, 0-based: `ch 1..16` in the file less one
+  std::string line;      ///< `line:` template for lines devices ({value} {name})
   std::pair<double, double> range{0.0, 1.0};  ///< channel range mapped onto the raw MIDI range
   double rate = 50.0;                         ///< max sends per second; 0 = every change
   Mark mark;

@@ -298,7 +298,7 @@ int Engine::Impl::read_midi(unsigned char* buf, int n) {
     used += m->size;
     const std::uint8_t type = m->type();
     if (type == midi::kNoteOn || type == midi::kNoteOff) {
-      const int c = m->channel() - 1, note = m->data1();
+      const int c = m->channel_index(), note = m->data1();
       const std::uint64_t bit = std::uint64_t{1} << (note % 64);
       if (type == midi::kNoteOn && m->data2() > 0)
         notes_on[c][note / 64] |= bit;
@@ -883,7 +883,7 @@ bool Engine::push_midi(const MidiMessage& m) {
   if (note_off) {
     // Even that room is full: the performance thread ends the note when it
     // can, after what is queued.
-    const int c = m.channel() - 1, note = m.data1();
+    const int c = m.channel_index(), note = m.data1();
     pending_off_[c][note / 64].fetch_or(std::uint64_t{1} << (note % 64));
     any_pending_off_ = true;
   }

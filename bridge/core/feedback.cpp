@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <mutex>
 
 #include "core/firmata.hpp"
 #include "core/midi.hpp"
 #include "core/placeholder.hpp"
-#include "core/spin.hpp"
 
 namespace csb {
 
@@ -131,7 +131,7 @@ void FeedbackOutput::flush(std::int64_t now_ns) {
 void FeedbackOutput::send(std::int64_t now_ns) {
   SendResult r = binding_.port ? binding_.port->try_send(want_, want_len_) : SendResult::failed;
   {
-    SpinGuard guard(last_lock_);
+    std::lock_guard guard(last_lock_);
     std::memcpy(last_, want_, want_len_);
     last_len_ = want_len_;
   }
@@ -157,7 +157,7 @@ bool FeedbackOutput::resend(FeedbackPort* to) {
   char buf[kMaxBytes];
   std::size_t len;
   {
-    SpinGuard guard(last_lock_);
+    std::lock_guard guard(last_lock_);
     len = last_len_;
     std::memcpy(buf, last_, len);
   }

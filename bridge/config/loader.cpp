@@ -21,6 +21,8 @@
 #include <fmt/format.h>
 
 #include "config/channel_check.hpp"
+#include "core/names.hpp"
+#include "core/placeholder.hpp"
 #include "core/text.hpp"
 
 namespace csb {
@@ -134,32 +136,6 @@ std::vector<std::string> split_ws(std::string_view s) {
   return out;
 }
 
-bool is_alpha(char c) {
-  return std::isalpha(static_cast<unsigned char>(c)) != 0;
-}
-bool is_alnum(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) != 0;
-}
-
-/// Device names: a letter, then letters, digits, `_` or `-`.
-bool valid_device_name(std::string_view s) {
-  if (s.empty() || !is_alpha(s[0])) return false;
-  return std::all_of(s.begin(), s.end(),
-                     [](char c) { return is_alnum(c) || c == '_' || c == '-'; });
-}
-
-bool channel_char(char c) {
-  return is_alnum(c) || c == '_' || c == '.' || c == '-';
-}
-
-constexpr const char* kChannelNameRule =
-    "a letter or _ first, then letters, digits, _ . -, at most 64 bytes";
-
-/// Names of lines values and columns: a letter first, then channel-name characters.
-bool valid_value_name(std::string_view s) {
-  return !s.empty() && is_alpha(s[0]) && valid_channel_name(s);
-}
-
 /// A non-negative decimal integer, digits only (no sign, no exponent).
 std::optional<int> parse_uint(std::string_view s) {
   if (s.empty() || s.size() > 9) return std::nullopt;
@@ -189,60 +165,19 @@ std::string span_text(int lo, int hi, std::string_view prefix = "") {
   return fmt::format("{}{}..{}{}", prefix, lo, prefix, hi);
 }
 
-struct MidiSourceWord {
-  const char* word;
-  SourceKind kind;
-  int max;  ///< highest number; -1 when the source takes no number
-};
-
-constexpr MidiSourceWord midi_sources[] = {
-    {"cc", SourceKind::cc, 127},
-    {"cc14", SourceKind::cc14, 31},
-    {"nrpn", SourceKind::nrpn, 16383},
-    {"rpn", SourceKind::rpn, 16383},
-    {"note", SourceKind::note, 127},
-    {"polytouch", SourceKind::polytouch, 127},
-    {"aftertouch", SourceKind::aftertouch, -1},
-    {"program", SourceKind::program, -1},
-    {"bend", SourceKind::bend, -1},
-    {"clock", SourceKind::clock, -1},
-};
-
-const MidiSourceWord* find_midi_source(std::string_view w) {
-  for (const auto& s : midi_sources)
-    if (w == s.word) return &s;
-  return nullptr;
-}
-
-const char* midi_source_list =
-    "cc, cc14, nrpn, rpn, note, polytouch, aftertouch, program, bend, clock";
-
-bool is_midi_kind(SourceKind k) {
-  return k <= SourceKind::clock;
+/// The MIDI source words as a message lists them: "cc, cc14, ..., clock".
+std::string midi_source_list() {
+  std::string out;
+  for (const SourceKindInfo& k : kSourceKinds) {
+    if (k.family != SourceFamily::midi) continue;
+    if (!out.empty()) out += ", ";
+    out += k.word;
+  }
+  return out;
 }
 
 std::string source_word(SourceKind k) {
-  if (const char* w = midi_source_word(k)) return w;
-  switch (k) {
-    case SourceKind::named:
-      return "named value";
-    case SourceKind::positional:
-      return "positional value";
-    case SourceKind::wildcard:
-      return "wildcard '*'";
-    case SourceKind::analog:
-      return "analog pin";
-    case SourceKind::digital:
-      return "digital pin";
-    default:
-      return "source";
-  }
-}
-
-/// Sources that have a rising edge, so `do:` and `score:` can fire on them (SPEC §3.2).
-bool has_rising_edge(SourceKind k) {
-  return k == SourceKind::note || k == SourceKind::cc || k == SourceKind::program ||
-         k == SourceKind::named || k == SourceKind::positional || k == SourceKind::digital;
+  return std::string(source_kind_info(k).description);
 }
 
 /// The text of `from` that names the numbers, as in "cc 0..7" or "A0..A5".
@@ -263,22 +198,12 @@ std::string source_span_text(const Source& s) {
 std::vector<std::string> find_placeholders(std::string_view t, bool& unclosed,
                                            std::string* literal = nullptr) {
   std::vector<std::string> out;
-  unclosed = false;
-  std::size_t i = 0;
-  while (i < t.size()) {
-    if (t[i] != '{') {
-      if (literal) *literal += t[i];
-      ++i;
-      continue;
-    }
-    auto close = t.find('}', i + 1);
-    if (close == std::string_view::npos) {
-      unclosed = true;
-      return out;
-    }
-    out.emplace_back(t.substr(i + 1, close - i - 1));
-    i = close + 1;
-  }
+  unclosed = for_each_template_piece(t, [&](const TemplatePiece& p) {
+               if (p.kind == TemplatePiece::Kind::placeholder)
+                 out.emplace_back(p.text);
+               else if (literal)
+                 *literal += p.text;
+             }) != std::string_view::npos;
   return out;
 }
 
@@ -834,9 +759,7 @@ class Loader {
         continue;
       }
       if (!valid_device_name(name)) {
-        error(km,
-              fmt::format("devices: bad device name '{}' (a letter, then letters, digits, _ or -)",
-                          name));
+        error(km, fmt::format("devices: bad device name '{}' ({})", name, kDeviceNameRule));
         broken_devices_.insert(name);
         continue;
       }
@@ -935,8 +858,7 @@ class Loader {
           auto c = string(it);
           if (!c) continue;
           if (!valid_value_name(*c))
-            fail(it,
-                 fmt::format("bad column name '{}' (a letter, then letters, digits, _ . -)", *c));
+            fail(it, fmt::format("bad column name '{}' ({})", *c, kValueNameRule));
           else if (!names.insert(*c).second)
             fail(it, fmt::format("duplicate column name '{}'", *c));
           else
@@ -995,17 +917,17 @@ class Loader {
 
   std::optional<Source> parse_midi_source(const Field& f, const DeviceConfig& dev,
                                           const std::vector<std::string>& tok, Source src) {
-    const MidiSourceWord* w = find_midi_source(tok[1]);
+    const SourceKindInfo* w = find_midi_source(tok[1]);
     if (!w) {
       fail(f, fmt::format("device '{}' speaks MIDI; expected one of {}, got '{}'", dev.name,
-                          midi_source_list, tok[1]));
+                          midi_source_list(), tok[1]));
       return std::nullopt;
     }
     src.kind = w->kind;
     std::size_t i = 2;
-    if (w->max >= 0) {
+    if (w->takes_number()) {
       if (i >= tok.size() || tok[i] == "ch") {
-        fail(f, fmt::format("{} needs a number N or range N..M (0..{})", w->word, w->max));
+        fail(f, fmt::format("{} needs a number N or range N..M (0..{})", w->word, w->max_number));
         return std::nullopt;
       }
       auto span = parse_span(tok[i]);
@@ -1018,8 +940,9 @@ class Loader {
                             tok[i]));
         return std::nullopt;
       }
-      if (span->second > w->max) {
-        fail(f, fmt::format("{} number {} is out of range 0..{}", w->word, span->second, w->max));
+      if (span->second > w->max_number) {
+        fail(f, fmt::format("{} number {} is out of range 0..{}", w->word, span->second,
+                            w->max_number));
         return std::nullopt;
       }
       src.lo = span->first;
@@ -1031,8 +954,8 @@ class Loader {
       return std::nullopt;
     }
     if (i < tok.size() && tok[i] == "ch") {
-      if (src.kind == SourceKind::clock) {
-        fail(f, "clock has no MIDI channel: drop 'ch'");
+      if (!w->has_channel) {
+        fail(f, fmt::format("{} has no MIDI channel: drop 'ch'", w->word));
         return std::nullopt;
       }
       if (i + 1 >= tok.size()) {
@@ -1049,8 +972,8 @@ class Loader {
         fail(f, fmt::format("MIDI channel {} is out of range 1..16", tok[i + 1]));
         return std::nullopt;
       }
-      src.ch_lo = span->first;
-      src.ch_hi = span->second;
+      src.midi_channel_lo = span->first - 1;  // 0-based from here on
+      src.midi_channel_hi = span->second - 1;
       i += 2;
     }
     if (i < tok.size()) {
@@ -1089,8 +1012,9 @@ class Loader {
              fmt::format("range {} is backwards: the first number must not exceed the second", s));
         return std::nullopt;
       }
-      if (span->second > 65535) {
-        fail(f, fmt::format("positional index {} is out of range 0..65535", span->second));
+      const int max = source_kind_info(SourceKind::positional).max_number;
+      if (span->second > max) {
+        fail(f, fmt::format("positional index {} is out of range 0..{}", span->second, max));
         return std::nullopt;
       }
       src.kind = SourceKind::positional;
@@ -1100,9 +1024,7 @@ class Loader {
       return src;
     }
     if (!valid_value_name(s)) {
-      fail(f, fmt::format("bad value name '{}' (a letter, then letters, digits, _ . -), "
-                          "an index N, or *",
-                          s));
+      fail(f, fmt::format("bad value name '{}' ({}), an index N, or *", s, kValueNameRule));
       return std::nullopt;
     }
     src.kind = SourceKind::named;
@@ -1131,7 +1053,8 @@ class Loader {
       if (lo && hi) span = std::pair{*lo, *hi};
     }
     if (!span) return bad();
-    int max = (letter == 'A' ? kFirmataAnalogPins : kFirmataDigitalPins) - 1;
+    const SourceKind kind = letter == 'A' ? SourceKind::analog : SourceKind::digital;
+    const int max = source_kind_info(kind).max_number;
     if (span->first > span->second) {
       fail(f, fmt::format("range {} is backwards: the first pin must not exceed the second", s));
       return std::nullopt;
@@ -1141,7 +1064,7 @@ class Loader {
                           letter, max));
       return std::nullopt;
     }
-    src.kind = letter == 'A' ? SourceKind::analog : SourceKind::digital;
+    src.kind = kind;
     src.lo = span->first;
     src.hi = span->second;
     src.has_number = true;
@@ -1151,7 +1074,7 @@ class Loader {
   /// Checks a template's placeholders against those this source provides.
   bool check_placeholders(const Field& f, const std::vector<std::string>& found, const Source& src,
                           std::initializer_list<std::string_view> kinds) {
-    bool midi = is_midi_kind(src.kind) && src.kind != SourceKind::clock;
+    const bool has_channel = source_kind_info(src.kind).has_channel;
     std::vector<std::string> known(kinds.begin(), kinds.end());
     for (const auto& p : found) {
       std::string ph = "{" + p + "}";
@@ -1166,7 +1089,7 @@ class Loader {
                             source_word(src.kind)));
         return false;
       }
-      if (p == "ch" && !midi) {
+      if (p == "ch" && !has_channel) {
         fail(f, fmt::format("'{{ch}}' only works on MIDI sources with a channel, not on {}",
                             source_word(src.kind)));
         return false;
@@ -1187,7 +1110,7 @@ class Loader {
       fail(f, fmt::format("unclosed '{{' in channel name '{}'", to));
       return;
     }
-    if (!std::all_of(literal.begin(), literal.end(), channel_char)) {
+    if (!std::all_of(literal.begin(), literal.end(), is_name_char)) {
       fail(f,
            fmt::format("bad channel name '{}': letters, digits, _ . - and placeholders only", to));
       return;
@@ -1196,8 +1119,10 @@ class Loader {
       fail(f, "channel name is empty");
       return;
     }
+    // Without placeholders the name is the channel's; with them, only its
+    // first character is known here.
     if ((found.empty() && !valid_channel_name(to)) ||
-        (!to.empty() && to[0] != '{' && !valid_channel_name(to.substr(0, 1)))) {
+        (!to.empty() && to[0] != '{' && !is_name_start(to[0]))) {
       fail(f, fmt::format("bad channel name '{}': {}", to, kChannelNameRule));
       return;
     }
@@ -1301,7 +1226,7 @@ class Loader {
       ok = ok && t && diags_.size() == before;
       return key;
     }
-    if (sp && !has_rising_edge(sp->kind)) {
+    if (sp && !source_kind_info(sp->kind).rising_edge) {
       fail_key(*target, fmt::format("{} has no rising edge; {}: works on note, cc, program, "
                                     "lines values and firmata digital pins",
                                     source_word(sp->kind), key));
@@ -1343,8 +1268,7 @@ class Loader {
     } else if (*v != "string") {
       fail(o, fmt::format("the only type is 'string', got '{}'", *v));
       ok = false;
-    } else if (sp && sp->kind != SourceKind::named && sp->kind != SourceKind::positional &&
-               sp->kind != SourceKind::wildcard) {
+    } else if (sp && source_kind_info(sp->kind).family != SourceFamily::lines) {
       fail_key(o, "type: string only works on serial lines sources");
       ok = false;
     } else if (target == "score") {
@@ -1456,7 +1380,7 @@ class Loader {
       if (auto fb = read_feedback_entry(it, cfg)) cfg.feedback.push_back(std::move(*fb));
   }
 
-  /// `to:` of a feedback entry; fills device, kind, number, ch. False after reporting.
+  /// `to:` of a feedback entry; fills device, kind, number, midi_channel. False after reporting.
   bool parse_feedback_target(const Field& f, const Config& cfg, Feedback& fb,
                              const DeviceConfig*& dev) {
     auto text = string(f);
@@ -1502,7 +1426,7 @@ class Loader {
                               i + 1 < tok.size() ? tok[i + 1] : ""));
           return false;
         }
-        fb.ch = *c;
+        fb.midi_channel = *c - 1;  // 0-based from here on
         i += 2;
       }
       if (i < tok.size()) {

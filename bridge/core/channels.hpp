@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -59,13 +60,13 @@ struct ChannelSlot {
 
   // String values (string channels only): a tiny spinlock; the performance
   // thread only try-locks.
-  std::atomic_flag str_lock = ATOMIC_FLAG_INIT;
+  SpinLock str_lock;
   std::size_t str_len = 0;
   std::unique_ptr<char[]> str;  ///< kMaxStringValue bytes, made when the slot is
 
   // The orchestra's text (string channels), copied now and then by the
   // performance thread, which only try-locks.
-  mutable std::atomic_flag seen_lock = ATOMIC_FLAG_INIT;
+  mutable SpinLock seen_lock;
   std::size_t seen_len = 0;
   std::atomic<bool> seen_valid{false};  ///< seen_str holds the running orchestra's text
   std::unique_ptr<char[]> seen_str;     ///< kMaxStringValue bytes, made with `str`
@@ -137,7 +138,7 @@ class ChannelTable {
   void set_string(std::uint32_t i, std::string_view text, std::int64_t t_ns) {
     ChannelSlot& s = slots_[i];
     {
-      SpinGuard guard(s.str_lock);  // the performance thread only tries it
+      std::lock_guard guard(s.str_lock);  // the performance thread only tries it
       s.str_len = std::min(text.size(), kMaxStringValue - 1);
       std::memcpy(s.str.get(), text.data(), s.str_len);
       s.str[s.str_len] = '\0';
@@ -158,9 +159,9 @@ class ChannelTable {
   /// writer holds it (try again next k-cycle). Any thread.
   bool try_copy_string(std::uint32_t i, std::string& out) {
     ChannelSlot& s = slots_[i];
-    if (s.str_lock.test_and_set(std::memory_order_acquire)) return false;
+    std::unique_lock guard(s.str_lock, std::try_to_lock);
+    if (!guard) return false;
     out.assign(s.str.get(), s.str_len);
-    s.str_lock.clear(std::memory_order_release);
     return true;
   }
 
@@ -168,10 +169,13 @@ class ChannelTable {
   /// `get`; skipped (false) when a reader holds the lock.
   bool store_seen_text(std::uint32_t i, std::string_view text) {
     ChannelSlot& s = slots_[i];
-    if (!s.seen_str || s.seen_lock.test_and_set(std::memory_order_acquire)) return false;
-    s.seen_len = std::min(text.size(), kMaxStringValue - 1);
-    std::memcpy(s.seen_str.get(), text.data(), s.seen_len);
-    s.seen_lock.clear(std::memory_order_release);
+    if (!s.seen_str) return false;
+    {
+      std::unique_lock guard(s.seen_lock, std::try_to_lock);
+      if (!guard) return false;
+      s.seen_len = std::min(text.size(), kMaxStringValue - 1);
+      std::memcpy(s.seen_str.get(), text.data(), s.seen_len);
+    }
     s.seen_valid.store(true, std::memory_order_release);
     return true;
   }
@@ -183,7 +187,7 @@ class ChannelTable {
     char buf[kMaxStringValue];
     std::size_t len;
     {
-      SpinGuard guard(s.seen_lock);
+      std::lock_guard guard(s.seen_lock);
       len = s.seen_len;
       std::memcpy(buf, s.seen_str.get(), len);
     }

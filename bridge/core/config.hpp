@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "core/source_kind.hpp"
+
 namespace csb {
 
 /// A 1-based position in the configuration file (0 = unknown).
@@ -69,69 +71,17 @@ struct DeviceConfig : DeviceSettings {
   const DeviceSettings& settings() const { return *this; }
 };
 
-/// Pins a `format: firmata` source can name: A0..A15, D0..D53.
-inline constexpr int kFirmataAnalogPins = 16;
-inline constexpr int kFirmataDigitalPins = 54;
-
-enum class SourceKind {
-  // MIDI (kind midi, or serial format midi)
-  cc,
-  cc14,
-  nrpn,
-  rpn,
-  note,
-  polytouch,
-  aftertouch,
-  program,
-  bend,
-  clock,
-  // serial format lines
-  named,       ///< `NAME`
-  positional,  ///< `INDEX` (0-based) — lo..hi hold the index range
-  wildcard,    ///< `*`: every named value
-  // serial format firmata
-  analog,   ///< A0..A15 — lo..hi hold the pin range
-  digital,  ///< D0..D53
-};
-
-/// The config word of a MIDI source kind (`cc`, `cc14`, `nrpn`, `rpn`,
-/// `note`, `polytouch`, `aftertouch`, `program`, `bend`, `clock`); nullptr
-/// for the other kinds.
-inline const char* midi_source_word(SourceKind kind) {
-  switch (kind) {
-    case SourceKind::cc:
-      return "cc";
-    case SourceKind::cc14:
-      return "cc14";
-    case SourceKind::nrpn:
-      return "nrpn";
-    case SourceKind::rpn:
-      return "rpn";
-    case SourceKind::note:
-      return "note";
-    case SourceKind::polytouch:
-      return "polytouch";
-    case SourceKind::aftertouch:
-      return "aftertouch";
-    case SourceKind::program:
-      return "program";
-    case SourceKind::bend:
-      return "bend";
-    case SourceKind::clock:
-      return "clock";
-    default:
-      return nullptr;
-  }
-}
-
 /// `from: DEVICE SOURCE [ch N | ch N..M]`.
 struct Source {
   std::string device;
   SourceKind kind = SourceKind::cc;
   int lo = 0, hi = 0;  ///< number or inclusive range (cc number, note, index, pin)
   bool has_number = false;
-  std::string name;          ///< for `named`
-  int ch_lo = 0, ch_hi = 0;  ///< MIDI channels 1..16 as written; 0,0 = any channel
+  std::string name;  ///< for `named`
+  /// MIDI channels, 0-based: `ch 1..16` in the file less one, converted
+  /// here once (messages and `{ch}` say them 1-based again). Every channel,
+  /// 0..15, when `ch` is not written.
+  int midi_channel_lo = 0, midi_channel_hi = 15;
 };
 
 enum class Curve { lin, exp, log, power };
@@ -172,9 +122,9 @@ struct Feedback {
   std::string channel;  ///< `from:` channel the orchestra writes
   std::string device;   ///< device name from `to:`
   FeedbackKind kind = FeedbackKind::line;
-  int number = 0;    ///< cc / note / pin number
-  int ch = 1;        ///< MIDI channel 1..16
-  std::string line;  ///< `line:` template for lines devices ({value} {name})
+  int number = 0;        ///< cc / note / pin number
+  int midi_channel = 0;  ///< MIDI channel, 0-based: `ch 1..16` in the file less one
+  std::string line;      ///< `line:` template for lines devices ({value} {name})
   std::pair<double, double> range{0.0, 1.0};  ///< channel range mapped onto the raw MIDI range
   double rate = 50.0;                         ///< max sends per second; 0 = every change
   Mark mark;

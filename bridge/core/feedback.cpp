@@ -3,32 +3,30 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <mutex>
 
 #include "core/firmata.hpp"
 #include "core/midi.hpp"
-#include "core/spin.hpp"
+#include "core/placeholder.hpp"
 
 namespace csb {
 
 LineTemplate::LineTemplate(const std::string& tpl) {
   std::string text;
-  for (std::size_t p = 0; p < tpl.size(); ++p) {
-    std::size_t close = tpl[p] == '{' ? tpl.find('}', p) : std::string::npos;
-    std::string_view inside = close == std::string::npos
-                                  ? std::string_view()
-                                  : std::string_view(tpl).substr(p + 1, close - p - 1);
-    if (auto f = parse_value_placeholder(inside)) {
-      flush(text);
-      pieces_.push_back({Piece::value, "", *f});
-      p = close;
-    } else if (inside == "name") {
-      flush(text);
-      pieces_.push_back({Piece::name, "", {}});
-      p = close;
-    } else {
-      text += tpl[p];
+  auto known = [](std::string_view inside) {
+    return inside == "name" || parse_value_placeholder(inside).has_value();
+  };
+  for_each_template_piece(tpl, known, [&](const TemplatePiece& p) {
+    if (p.kind == TemplatePiece::Kind::text) {
+      text += p.text;
+      return;
     }
-  }
+    flush(text);
+    if (p.text == "name")
+      pieces_.push_back({Piece::name, "", {}});
+    else
+      pieces_.push_back({Piece::value, "", *parse_value_placeholder(p.text)});
+  });
   text += '\n';
   flush(text);
 }
@@ -133,7 +131,7 @@ void FeedbackOutput::flush(std::int64_t now_ns) {
 void FeedbackOutput::send(std::int64_t now_ns) {
   SendResult r = binding_.port ? binding_.port->try_send(want_, want_len_) : SendResult::failed;
   {
-    SpinGuard guard(last_lock_);
+    std::lock_guard guard(last_lock_);
     std::memcpy(last_, want_, want_len_);
     last_len_ = want_len_;
   }
@@ -159,7 +157,7 @@ bool FeedbackOutput::resend(FeedbackPort* to) {
   char buf[kMaxBytes];
   std::size_t len;
   {
-    SpinGuard guard(last_lock_);
+    std::lock_guard guard(last_lock_);
     len = last_len_;
     std::memcpy(buf, last_, len);
   }

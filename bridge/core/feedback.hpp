@@ -20,6 +20,7 @@
 
 #include "core/channels.hpp"
 #include "core/config.hpp"
+#include "core/spin.hpp"
 #include "core/text.hpp"
 
 namespace csb {
@@ -117,7 +118,7 @@ class FeedbackOutput {
   bool failing_ = false;  // the last send failed (counted once)
 
   // The bytes of the last send, for resend() from either thread.
-  std::atomic_flag last_lock_ = ATOMIC_FLAG_INIT;
+  SpinLock last_lock_;
   char last_[kMaxBytes];
   std::size_t last_len_ = 0;
 };

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/names.hpp"
+
 namespace csb {
 
 /// One value read from a line.
@@ -87,9 +89,6 @@ namespace detail {
 inline bool is_sep(char c) {
   return c == ' ' || c == '\t' || c == ',' || c == ';';
 }
-inline bool is_letter(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
 /// A number token without locale; false on anything else.
 bool parse_number_token(std::string_view t, double& out);
 /// Fills value fields from the text after `name=`.
@@ -143,7 +142,7 @@ LineProblems parse_line(std::string_view line, OnValue&& on_value) {
     return std::string_view::npos;
   };
 
-  if (count == 2 && detail::is_letter(tokens[0][0]) &&
+  if (count == 2 && is_name_start(tokens[0][0]) &&
       find_assign(tokens[0]) == std::string_view::npos) {
     // `light 512`: the Serial.print(name); Serial.println(v) idiom.
     LineValue v;
@@ -181,7 +180,7 @@ LineProblems parse_line(std::string_view line, OnValue&& on_value) {
       v.index = positional++;
       v.is_number = true;
       v.text = t;
-    } else if (detail::is_letter(t[0])) {
+    } else if (is_name_start(t[0])) {
       v.kind = LineValue::Kind::trigger;
       v.name = t;
       v.is_number = true;

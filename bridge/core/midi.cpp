@@ -119,7 +119,7 @@ bool MidiDecoder::begin_status(std::uint8_t b) {
 std::size_t encode_feedback(const Feedback& f, double value, std::uint8_t out[6]) {
   if (std::isnan(value)) return 0;
   const double x = feedback_position(f, value);
-  const auto status_ch = static_cast<std::uint8_t>(std::clamp(f.ch, 1, 16) - 1);
+  const auto status_ch = static_cast<std::uint8_t>(std::clamp(f.midi_channel, 0, 15));
   const auto number = static_cast<std::uint8_t>(f.number & 0x7F);
   switch (f.kind) {
     case FeedbackKind::midi_cc:

@@ -58,6 +58,9 @@ struct MidiMessage {
   std::uint8_t type() const { return data[0] < 0xF0 ? data[0] & 0xF0 : data[0]; }
   /// MIDI channel 1..16 for channel voice messages, 0 for system messages.
   int channel() const { return is_channel_voice() ? (data[0] & 0x0F) + 1 : 0; }
+  /// The same 0-based, as Config holds channels: 0..15 for channel voice
+  /// messages, -1 for system messages.
+  int channel_index() const { return channel() - 1; }
   std::uint8_t data1() const { return data[1]; }
   std::uint8_t data2() const { return data[2]; }
   /// Pitch bend: the 14-bit value centred on 0, -8192..8191.
@@ -181,7 +184,7 @@ void MidiDecoder::feed(const std::uint8_t* bytes, std::size_t n, OnMessage&& on_
 }
 
 /// The MIDI bytes for a feedback entry (FeedbackKind midi_cc, midi_cc14,
-/// midi_note; f.ch is 1-based): `value` mapped from f.range onto 0..127
+/// midi_note; f.midi_channel is 0-based): `value` mapped from f.range onto 0..127
 /// (0..16383 for cc14), clamped and rounded. cc14 sends the MSB on cc N and
 /// the LSB on cc N+32 (6 bytes); note sends a note-on whose velocity is the
 /// value (velocity 0 is note-off). Returns the byte count: 0 for other kinds

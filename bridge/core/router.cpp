@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "core/names.hpp"
+#include "core/placeholder.hpp"
 #include "core/text.hpp"
 
 namespace csb {
@@ -21,7 +23,8 @@ struct Router::Binding {
   ValueMode mode = ValueMode::velocity;
   Action action = Action::none;
   std::uint32_t score = 0;  // index into score_templates_
-  int i = 0, n = 0, ch = 0;
+  int i = 0, n = 0;
+  int ch = 0;                // the MIDI channel as {ch} writes it, 1..16; 0 for none or every one
   bool edge_source = false;  // do:/score: fire on a rise through 0.5 (lines values)
   std::string label;  // MIDI, firmata: the source for on_routed ("cc 7", "note 60 ch 10", "A0")
   double prev = NAN;
@@ -222,36 +225,42 @@ struct Router::MidiTable {
   }
 };
 
+namespace {
+
+/// The placeholders expand_template fills; any other `{` is text.
+bool expanded_placeholder(std::string_view key) {
+  return key == "i" || key == "n" || key == "ch" || key == "name" || key == "value";
+}
+
+/// Whether expand_template fills a `{key}` in tpl.
+bool expands(std::string_view tpl, std::string_view key) {
+  bool found = false;
+  for_each_template_piece(tpl, expanded_placeholder, [&](const TemplatePiece& p) {
+    found = found || (p.kind == TemplatePiece::Kind::placeholder && p.text == key);
+  });
+  return found;
+}
+
+}  // namespace
+
 std::string expand_template(std::string_view tpl, int i, int n, int ch, std::string_view name,
                             std::string_view value) {
   std::string out;
   out.reserve(tpl.size() + 8);
-  for (std::size_t p = 0; p < tpl.size(); ++p) {
-    if (tpl[p] == '{') {
-      std::size_t e = tpl.find('}', p);
-      if (e != std::string_view::npos) {
-        std::string_view key = tpl.substr(p + 1, e - p - 1);
-        bool known = true;
-        if (key == "i")
-          out += std::to_string(i);
-        else if (key == "n")
-          out += std::to_string(n);
-        else if (key == "ch")
-          out += std::to_string(ch);
-        else if (key == "name")
-          out += name;
-        else if (key == "value")
-          out += value;
-        else
-          known = false;
-        if (known) {
-          p = e;
-          continue;
-        }
-      }
-    }
-    out += tpl[p];
-  }
+  for_each_template_piece(tpl, expanded_placeholder, [&](const TemplatePiece& p) {
+    if (p.kind == TemplatePiece::Kind::text)
+      out += p.text;
+    else if (p.text == "i")
+      out += std::to_string(i);
+    else if (p.text == "n")
+      out += std::to_string(n);
+    else if (p.text == "ch")
+      out += std::to_string(ch);
+    else if (p.text == "name")
+      out += name;
+    else
+      out += value;
+  });
   return out;
 }
 
@@ -397,35 +406,36 @@ Router::~Router() = default;
 void Router::add_midi_mapping(const Mapping& m, std::uint32_t device) {
   MidiTable& t = *midi_[device];
   const Source& src = m.from;
-  const bool has_channel = src.kind != SourceKind::clock;
+  const bool has_channel = source_kind_info(src.kind).has_channel;
   const bool param = src.kind == SourceKind::nrpn || src.kind == SourceKind::rpn;
   // One binding per channel only when the channel name or score event says
   // which channel; otherwise every channel writes the same one.
-  const bool per_channel = has_channel && (m.to.find("{ch}") != std::string::npos ||
-                                           m.score.find("{ch}") != std::string::npos);
-  const int ch_lo = has_channel && src.ch_lo > 0 ? src.ch_lo : 1;
-  const int ch_hi = has_channel && src.ch_hi > 0 ? src.ch_hi : (has_channel ? 16 : 1);
+  const bool per_channel = has_channel && (expands(m.to, "ch") || expands(m.score, "ch"));
+  // MIDI channels 0..15; a clock has none, and one key.
+  const int ch_lo = has_channel ? src.midi_channel_lo : 0;
+  const int ch_hi = has_channel ? src.midi_channel_hi : 0;
   const int lo = src.has_number ? src.lo : 0;
   const int hi = src.has_number ? src.hi : 0;
 
-  auto add = [&](int n, int ch) {  // ch 1..16, or 0 for every channel in the filter
-    Binding b = make_binding(m, n - lo, n, ch);
+  auto add = [&](int n, int ch) {  // ch 0..15, or -1 for every channel in the filter
+    const int written = ch + 1;    // as {ch} and the label say it: 1..16, 0 for none
+    Binding b = make_binding(m, n - lo, n, written);
     b.label = midi_source_word(src.kind);
     if (src.has_number) b.label += " " + std::to_string(n);
-    if (ch > 0) b.label += " ch " + std::to_string(ch);
+    if (ch >= 0) b.label += " ch " + std::to_string(written);
     // (type: string is refused by the loader on MIDI sources: nothing routes to it)
     if (b.kind == Binding::Kind::control) {
-      b.slot = add_channel(expand_template(m.to, b.i, n, ch, {}), ChannelType::control, m);
+      b.slot = add_channel(expand_template(m.to, b.i, n, written, {}), ChannelType::control, m);
     }
     auto id = static_cast<std::uint32_t>(bindings_.size());
     bindings_.push_back(std::move(b));
-    for (int c = ch > 0 ? ch : ch_lo; c <= (ch > 0 ? ch : ch_hi); ++c) {
+    for (int c = ch >= 0 ? ch : ch_lo; c <= (ch >= 0 ? ch : ch_hi); ++c) {
       if (param) {
         const bool rpn = src.kind == SourceKind::rpn;
-        t.pending_params.emplace_back(param_key(rpn, c - 1, n), id);
-        (rpn ? t.rpn_channels : t.nrpn_channels) |= static_cast<std::uint16_t>(1u << (c - 1));
+        t.pending_params.emplace_back(param_key(rpn, c, n), id);
+        (rpn ? t.rpn_channels : t.nrpn_channels) |= static_cast<std::uint16_t>(1u << c);
       } else
-        t.pending_dense.emplace_back(dense_key(src.kind, c - 1, n), id);
+        t.pending_dense.emplace_back(dense_key(src.kind, c, n), id);
     }
   };
 
@@ -433,7 +443,7 @@ void Router::add_midi_mapping(const Mapping& m, std::uint32_t device) {
     if (per_channel)
       for (int c = ch_lo; c <= ch_hi; ++c) add(n, c);
     else
-      add(n, 0);
+      add(n, -1);
   }
 }
 
@@ -606,7 +616,7 @@ void Router::on_midi(std::uint32_t device, const MidiMessage& m, std::int64_t t_
       used += route_midi(bindings_[t->ids[s.begin + k]], e, device, t_ns) ? 1 : 0;
     }
   };
-  const int c = m.channel() - 1;  // 0..15 for channel voice messages
+  const int c = m.channel_index();  // 0..15 for channel voice messages
   const std::uint8_t d1 = m.data1(), d2 = m.data2();
 
   switch (m.type()) {

@@ -115,8 +115,9 @@ class Router {
   void add_midi_mapping(const Mapping& m, std::uint32_t device);
   /// Adds the bindings of a mapping on a firmata board, one per pin.
   void add_firmata_mapping(const Mapping& m, std::uint32_t device);
-  /// A binding for number n (index i in its range) on MIDI channel ch (0:
-  /// any), with its scaling and its kind; a channel target is left to the caller.
+  /// A binding for number n (index i in its range) on MIDI channel ch as
+  /// {ch} writes it (1..16; 0: any), with its scaling and its kind; a channel
+  /// target is left to the caller.
   Binding make_binding(const Mapping& m, int i, int n, int ch);
   /// Adds a channel mapping `m` writes (and remembers it); see Router().
   std::uint32_t add_channel(const std::string& name, ChannelType type, const Mapping& m);

@@ -29,36 +29,10 @@ double Scaler::shape(double x) const {
 }
 
 bool source_raw_range(SourceKind kind, double& lo, double& hi) {
-  switch (kind) {
-    case SourceKind::cc:
-    case SourceKind::note:
-    case SourceKind::polytouch:
-    case SourceKind::aftertouch:
-    case SourceKind::program:
-      lo = 0, hi = 127;
-      return true;
-    case SourceKind::cc14:
-    case SourceKind::nrpn:
-    case SourceKind::rpn:
-      lo = 0, hi = 16383;
-      return true;
-    case SourceKind::bend:
-      // -8192 maps to 0 and 0 to exactly the middle, so a centred wheel reads 0.
-      lo = -8192, hi = 8192;
-      return true;
-    case SourceKind::analog:
-      lo = 0, hi = 1023;
-      return true;
-    case SourceKind::digital:
-      lo = 0, hi = 1;
-      return true;
-    case SourceKind::clock:  // BPM passes as measured unless `in` is given
-    case SourceKind::named:
-    case SourceKind::positional:
-    case SourceKind::wildcard:
-      return false;
-  }
-  return false;
+  const SourceKindInfo& s = source_kind_info(kind);
+  if (!s.has_raw_range) return false;
+  lo = s.raw_lo, hi = s.raw_hi;
+  return true;
 }
 
 Scaler make_scaler(const Mapping& m) {

@@ -154,15 +154,6 @@ static std::string join_diagnostics(const std::vector<Diagnostic>& diags) {
 ConfigError::ConfigError(std::vector<Diagnostic> diags)
     : std::runtime_error(join_diagnostics(diags)), diags_(std::move(diags)) {}
 
-bool valid_channel_name(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
-  if (!letter(name[0])) return false;
-  for (char c : name)
-    if (!letter(c) && !(c >= '0' && c <= '9') && c != '.' && c != '-') return false;
-  return true;
-}
-
 std::optional<ValueFormat> parse_value_placeholder(std::string_view inside) {
   if (inside == "value") return ValueFormat{};
   if (inside == "value:d") return ValueFormat{ValueFormat::Kind::integer, 0};

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/names.hpp"  // valid_channel_name and the other name rules
+
 namespace csb {
 
 /// Case-insensitive shell glob (`*`, `?`, `[...]`) on a whole string.
@@ -22,11 +24,6 @@ bool glob_match(std::string_view pattern, std::string_view text);
 /// an unknown `[:class:]`, a backwards range like `[9-0]`, a `\` at the end.
 /// These match nothing, or something else than written, without an error.
 std::string glob_problem(std::string_view pattern);
-
-/// A channel name the bridge makes or writes (config, `*` mappings, `set`,
-/// kept values): a letter or `_`, then letters, digits, `_` `.` `-`, at most
-/// 64 bytes (noise from a board makes no channels).
-bool valid_channel_name(std::string_view name);
 
 /// Parses a duration with a unit: `500us`, `20ms`, `1s`, `1.5s`, `2m`.
 /// nullopt when the text is not such a number with a unit, or is negative.

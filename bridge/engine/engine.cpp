@@ -20,6 +20,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <stdexcept>
 
 #include <spdlog/spdlog.h>
@@ -169,7 +170,7 @@ struct Engine::Impl {
   int read_midi(unsigned char* buf, int n);
 
   // Messages: written by whichever Csound thread prints (several with -j).
-  std::atomic_flag message_lock = ATOMIC_FLAG_INIT;
+  SpinLock message_lock;
   MessageLines lines;
   bool fresh = true;  // csoundReset on a new instance only prints a bogus "end of score"
   bool capturing = false;
@@ -178,7 +179,7 @@ struct Engine::Impl {
   std::string captured_errors;
   std::string captured_tail;
   // outvalue may be called from Csound's worker threads (-j) too.
-  std::atomic_flag outvalue_lock = ATOMIC_FLAG_INIT;
+  SpinLock outvalue_lock;
 
   // Pacing under --audio null (see pace()).
   bool precise_pacing = false;
@@ -235,7 +236,7 @@ struct EngineCallbacks {
     double v = is_text ? NAN : *static_cast<MYFLT*>(value);
     std::string_view text = is_text ? std::string_view(static_cast<const char*>(value)) : "";
     std::int64_t now = steady_ns();
-    SpinGuard guard(impl->outvalue_lock);
+    std::lock_guard guard(impl->outvalue_lock);
     for (auto& fb : impl->feedback) {
       if (std::strcmp(fb->name().c_str(), name) != 0) continue;
       fb->from_outvalue = true;
@@ -266,7 +267,7 @@ struct EngineCallbacks {
     // The k-cycle before has just ended: its outputs leave now, before any
     // pacing sleep, not a k-period later.
     {
-      SpinGuard guard(impl->outvalue_lock);
+      std::lock_guard guard(impl->outvalue_lock);
       impl->run_feedback(steady_ns());
     }
     impl->first_cycle = false;
@@ -298,7 +299,7 @@ int Engine::Impl::read_midi(unsigned char* buf, int n) {
     used += m->size;
     const std::uint8_t type = m->type();
     if (type == midi::kNoteOn || type == midi::kNoteOff) {
-      const int c = m->channel() - 1, note = m->data1();
+      const int c = m->channel_index(), note = m->data1();
       const std::uint64_t bit = std::uint64_t{1} << (note % 64);
       if (type == midi::kNoteOn && m->data2() > 0)
         notes_on[c][note / 64] |= bit;
@@ -390,7 +391,7 @@ std::int64_t Engine::Impl::pace(std::int64_t now) {
 }
 
 void Engine::Impl::note(CsoundMessage::Level level, std::string_view text) {
-  SpinGuard guard(message_lock);
+  std::lock_guard guard(message_lock);
   CsoundMessage m;
   m.level = level;
   m.len = static_cast<std::uint16_t>(std::min(text.size(), sizeof m.text));
@@ -399,7 +400,7 @@ void Engine::Impl::note(CsoundMessage::Level level, std::string_view text) {
 }
 
 void Engine::Impl::message(int attr, const char* text) {
-  SpinGuard guard(message_lock);
+  std::lock_guard guard(message_lock);
   lines.feed(attr, text, [&](CsoundMessage::Level level, std::string_view line) {
     if (quiet) level = CsoundMessage::Level::debug;
     if (capturing) {
@@ -883,7 +884,7 @@ bool Engine::push_midi(const MidiMessage& m) {
   if (note_off) {
     // Even that room is full: the performance thread ends the note when it
     // can, after what is queued.
-    const int c = m.channel() - 1, note = m.data1();
+    const int c = m.channel_index(), note = m.data1();
     pending_off_[c][note / 64].fetch_or(std::uint64_t{1} << (note % 64));
     any_pending_off_ = true;
   }

@@ -185,15 +185,16 @@ TEST_F(ConfigDir, LoadConfigFile_SpecExampleBecomesTheExpectedStructs) {
   EXPECT_TRUE(faders.from.has_number);
   EXPECT_EQ(faders.from.lo, 0);
   EXPECT_EQ(faders.from.hi, 7);
-  EXPECT_EQ(faders.from.ch_lo, 0);  // any channel
+  EXPECT_EQ(faders.from.midi_channel_lo, 0);  // any channel
+  EXPECT_EQ(faders.from.midi_channel_hi, 15);
   EXPECT_EQ(faders.to, "fader{i}");
   EXPECT_EQ(faders.mark.line, 30);
   EXPECT_EQ(faders.mark.col, 5);
 
   const Mapping& cutoff = c.map[1];
   EXPECT_EQ(cutoff.from.lo, 16);
-  EXPECT_EQ(cutoff.from.ch_lo, 1);
-  EXPECT_EQ(cutoff.from.ch_hi, 1);
+  EXPECT_EQ(cutoff.from.midi_channel_lo, 0);  // ch 1
+  EXPECT_EQ(cutoff.from.midi_channel_hi, 0);
   EXPECT_EQ(cutoff.range, (std::pair{100.0, 8000.0}));
   EXPECT_EQ(cutoff.curve, Curve::exp);
 
@@ -221,7 +222,7 @@ TEST_F(ConfigDir, LoadConfigFile_SpecExampleBecomesTheExpectedStructs) {
   EXPECT_EQ(level.device, "knobs");
   EXPECT_EQ(level.kind, FeedbackKind::midi_cc);
   EXPECT_EQ(level.number, 20);
-  EXPECT_EQ(level.ch, 1);
+  EXPECT_EQ(level.midi_channel, 0);  // ch 1, the default
   EXPECT_EQ(level.range, (std::pair{0.0, 1.0}));
   EXPECT_EQ(level.rate, 30.0);
   EXPECT_EQ(level.mark.line, 51);
@@ -317,24 +318,25 @@ TEST_F(ConfigDir, Source_EveryMidiKind) {
     EXPECT_EQ(m.from.lo, k.lo);
     EXPECT_EQ(m.from.hi, k.hi);
     EXPECT_EQ(m.from.has_number, k.has_number);
-    EXPECT_EQ(m.from.ch_lo, 0);
+    EXPECT_EQ(m.from.midi_channel_lo, 0);
+    EXPECT_EQ(m.from.midi_channel_hi, 15);
   }
 }
 
-TEST_F(ConfigDir, Source_MidiChannelsAreOneBasedAsWritten) {
+TEST_F(ConfigDir, Source_MidiChannelsWrittenOneBasedAreHeldZeroBased) {
   Mapping one = one_mapping(knobs, "  - from: knobs note 60 ch 16\n    to: a\n");
-  EXPECT_EQ(one.from.ch_lo, 16);
-  EXPECT_EQ(one.from.ch_hi, 16);
+  EXPECT_EQ(one.from.midi_channel_lo, 15);
+  EXPECT_EQ(one.from.midi_channel_hi, 15);
   Mapping span = one_mapping(knobs, "  - from: knobs bend ch 1..4\n    to: \"bend{ch}\"\n");
-  EXPECT_EQ(span.from.ch_lo, 1);
-  EXPECT_EQ(span.from.ch_hi, 4);
+  EXPECT_EQ(span.from.midi_channel_lo, 0);
+  EXPECT_EQ(span.from.midi_channel_hi, 3);
 }
 
 TEST_F(ConfigDir, Source_SerialMidiDeviceTakesMidiSources) {
   Mapping m = one_mapping("  din:\n    serial: /dev/ttyAMA0\n    format: midi\n",
                           "  - from: din cc 1 ch 2\n    to: a\n");
   EXPECT_EQ(m.from.kind, SourceKind::cc);
-  EXPECT_EQ(m.from.ch_lo, 2);
+  EXPECT_EQ(m.from.midi_channel_lo, 1);  // ch 2
 }
 
 TEST_F(ConfigDir, Source_LinesKinds) {
@@ -443,7 +445,7 @@ TEST_F(ConfigDir, Feedback_EveryTargetKind) {
   ASSERT_EQ(c.feedback.size(), 6u);
   EXPECT_EQ(c.feedback[0].kind, FeedbackKind::midi_cc);
   EXPECT_EQ(c.feedback[0].number, 7);
-  EXPECT_EQ(c.feedback[0].ch, 3);
+  EXPECT_EQ(c.feedback[0].midi_channel, 2);  // ch 3
   EXPECT_EQ(c.feedback[0].range, (std::pair{0.0, 10.0}));
   EXPECT_EQ(c.feedback[0].rate, 0.0);
   EXPECT_EQ(c.feedback[1].kind, FeedbackKind::midi_cc14);

@@ -14,6 +14,7 @@
 #include "core/firmata_session.hpp"
 #include "core/lines_parser.hpp"
 #include "core/midi.hpp"
+#include "core/note_set.hpp"
 #include "core/router.hpp"
 #include "firmata_uno.hpp"
 
@@ -283,4 +284,25 @@ TEST(HotPath, FirmataValuesAndFeedback_AllocateNothing) {
   EXPECT_EQ(host.counters.bad, 0u);
   EXPECT_EQ(table.at(table.find("a_pot_channel_name_longer_than_sso_2")).value.load(),
             200 / 1023.0);
+}
+
+TEST(HotPath, NoteSetFeedAndRelease_AllocateNothing) {
+  // A passthrough port's notes, and what ends them when it goes away.
+  csb::NoteSet held;
+  int released = 0;
+  counting = true;
+  for (int i = 0; i < 1000; ++i) {
+    const auto c = static_cast<std::uint8_t>(i % 16);
+    const auto n = static_cast<std::uint8_t>(i % 128);
+    held.feed(csb::MidiMessage::make(csb::midi::kNoteOn | c, n, 100));
+    held.feed(csb::MidiMessage::make(csb::midi::kControlChange | c, 64, 127));
+    if (i % 100 == 99) {
+      held.for_each_release([&](const csb::MidiMessage&) { ++released; });
+      held.clear();
+    }
+  }
+  counting = false;
+  EXPECT_EQ(allocations.load(), 0);
+  EXPECT_EQ(released, 10 * (100 + 16));
+  EXPECT_TRUE(held.empty());
 }

@@ -261,6 +261,13 @@ TEST(MidiMessage, Accessors_ChannelTypeData) {
   EXPECT_EQ(MidiMessage::make(0xF2, 1, 2).size, 3);
 }
 
+TEST(MidiMessage, ChannelIndex_ZeroBasedAsConfigHoldsChannels) {
+  EXPECT_EQ(MidiMessage::make(0x90, 60, 1).channel_index(), 0);
+  EXPECT_EQ(MidiMessage::make(0xBF, 7, 1).channel_index(), 15);
+  EXPECT_EQ(MidiMessage::make(0xE9, 0, 64).channel_index(), 9);
+  EXPECT_EQ(MidiMessage::make(0xF8).channel_index(), -1);  // no channel
+}
+
 TEST(MidiMessage, Bend_CentredOnZero) {
   EXPECT_EQ(MidiMessage::make(0xE0, 0x00, 0x40).bend(), 0);
   EXPECT_EQ(MidiMessage::make(0xE0, 0x00, 0x00).bend(), -8192);
@@ -292,13 +299,14 @@ TEST(MidiMessage, WellFormed_SizeMustMatchStatus) {
 
 // --- encode_feedback ------------------------------------------------------------
 
+/// A feedback entry `to: knobs KIND number ch C`, C as written (1..16).
 Feedback feedback(FeedbackKind kind, int number, int ch, double lo = 0, double hi = 1) {
   Feedback f;
   f.channel = "level";
   f.device = "knobs";
   f.kind = kind;
   f.number = number;
-  f.ch = ch;
+  f.midi_channel = ch - 1;  // as the loader holds it
   f.range = {lo, hi};
   return f;
 }

@@ -25,7 +25,8 @@ namespace {
 
 using test::RecordingSink;
 
-/// A mapping `from: keys KIND [lo..hi] [ch ch_lo..ch_hi]` to a channel template.
+/// A mapping `from: keys KIND [lo..hi] [ch ch_lo..ch_hi]` to a channel template;
+/// ch_lo..ch_hi as written, 1..16 (0: no `ch`, every channel).
 Mapping midi_map(SourceKind kind, int lo, int hi, std::string to, int ch_lo = 0, int ch_hi = 0) {
   Mapping m;
   m.from.device = "keys";
@@ -34,8 +35,10 @@ Mapping midi_map(SourceKind kind, int lo, int hi, std::string to, int ch_lo = 0,
   m.from.hi = hi;
   m.from.has_number = lo >= 0;
   if (lo < 0) m.from.lo = m.from.hi = 0;
-  m.from.ch_lo = ch_lo;
-  m.from.ch_hi = ch_hi;
+  if (ch_lo > 0) {  // as the loader holds them: 0-based
+    m.from.midi_channel_lo = ch_lo - 1;
+    m.from.midi_channel_hi = ch_hi - 1;
+  }
   m.to = std::move(to);
   return m;
 }

@@ -512,11 +512,11 @@ TEST(ChannelTable, TryCopyString_BusyLock_ReturnsFalse) {
   ChannelTable t;
   std::uint32_t s = t.add("rfid", ChannelType::string);
   t.set_string(s, "ABC", 1);
-  ASSERT_FALSE(t.at(s).str_lock.test_and_set());
+  ASSERT_TRUE(t.at(s).str_lock.try_lock());
   std::string out = "unchanged";
   EXPECT_FALSE(t.try_copy_string(s, out));
   EXPECT_EQ(out, "unchanged");
-  t.at(s).str_lock.clear();
+  t.at(s).str_lock.unlock();
   EXPECT_TRUE(t.try_copy_string(s, out));
   EXPECT_EQ(out, "ABC");
 }

@@ -149,15 +149,6 @@ TEST(FormatValue, PlaceholdersOfFeedbackLines) {
     EXPECT_FALSE(parse_value_placeholder(bad)) << bad;
 }
 
-TEST(ValidChannelName, OneRuleForEveryName) {
-  EXPECT_TRUE(valid_channel_name("cutoff"));
-  EXPECT_TRUE(valid_channel_name("_x.1-a"));
-  EXPECT_FALSE(valid_channel_name("8ball"));
-  EXPECT_FALSE(valid_channel_name(""));
-  EXPECT_FALSE(valid_channel_name("a b"));
-  EXPECT_FALSE(valid_channel_name(std::string(65, 'a')));
-}
-
 TEST(Text, GlobProblem_ValidGlobsHaveNone) {
   for (std::string_view g : {"/dev/ttyACM*", "/dev/ttyUSB[0-3]", "/dev/tty[!S]*", "nano*",
                              "*midi ?", "[]]x", "[!]]", "[[:digit:]]", "x[a-]", "a\\[b", "[\\]]",

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/midi.hpp"
+#include "core/note_set.hpp"
 #include "engine/engine.hpp"
 
 namespace csb {
@@ -26,14 +27,10 @@ class Passthrough {
   void clear() { held_.clear(); }
 
  private:
-  struct Held {
-    std::uint64_t notes[16][2] = {};
-    std::uint16_t sustain = 0;  // bit c: CC64 down on channel c
-  };
-  Held& held(std::uint32_t device, std::uint32_t port);
+  static std::size_t slot(std::uint32_t device, std::uint32_t port);
 
   Engine& engine_;
-  std::vector<Held> held_;  ///< by device * Router::kMaxMidiPorts + port, grown as needed
+  std::vector<NoteSet> held_;  ///< by slot(device, port), grown as needed
 };
 
 }  // namespace csb

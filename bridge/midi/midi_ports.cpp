@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/clock.hpp"
+#include "core/spin.hpp"
 #include "core/spsc.hpp"
 #include "core/text.hpp"
 #include "midi/job_thread.hpp"
@@ -244,7 +245,7 @@ struct MidiDevice::InPort {
 
 struct MidiDevice::OutPort {
   // Taken by the loop (open, close) and the writer thread (send) only.
-  std::atomic_flag lock = ATOMIC_FLAG_INIT;
+  SpinLock lock;
   MidiOutput* out = nullptr;  // under lock
   std::atomic<bool> open{false};
   /// Closed by the loop while the writer held the lock: whoever holds it
@@ -252,13 +253,6 @@ struct MidiDevice::OutPort {
   std::atomic<bool> held{false};
   std::string name;       // loop thread
   bool announce = false;  // loop thread: opened, on_state not called yet
-
-  void lock_wait() {
-    while (lock.test_and_set(std::memory_order_acquire)) {
-    }
-  }
-  bool try_lock() { return !lock.test_and_set(std::memory_order_acquire); }
-  void unlock() { lock.clear(std::memory_order_release); }
 };
 
 /// What try_send queued, for the writer thread.
@@ -267,7 +261,7 @@ constexpr int kSendAttempts = 20;
 
 struct MidiDevice::Writer {
   using Item = MidiPacket;  // a feedback message: cc14 is the longest, 6 bytes
-  std::atomic_flag push_lock = ATOMIC_FLAG_INIT;  // producers: the engine's threads, the loop
+  SpinLock push_lock;       // producers: the engine's threads, the loop; only ever tried
   SpscRing<Item, 512> queue;
   std::counting_semaphore<> items{0};
   std::atomic<bool> quit{false};
@@ -317,7 +311,7 @@ void MidiDevice::write_loop() {
     for (auto& op : out_) {
       OutPort& o = *op;
       if (!o.open.load(std::memory_order_acquire) && !o.held.load()) continue;
-      o.lock_wait();  // the loop only holds it to swap the port in or out
+      o.lock.lock();  // the loop only holds it to swap the port in or out
       // A message the port refuses (its queue full) is sent again a little
       // later: this thread may wait, the performance never does.
       // A cc14 whose first message went is continued from its second.
@@ -336,7 +330,7 @@ void MidiDevice::write_loop() {
         if (!refused) break;
       }
       if (o.out && o.open.load()) (refused ? send_failures_ : sent_).fetch_add(1);
-      o.unlock();
+      o.lock.unlock();
       hand_over_if_held(o);
     }
   }
@@ -346,10 +340,10 @@ void MidiDevice::hand_over_if_held(OutPort& o) {
   // `held` is raised before the loop's try_lock fails, so it is seen here,
   // after this thread let go of the lock.
   if (!o.held.load()) return;
-  o.lock_wait();
+  o.lock.lock();
   if (o.held.exchange(false))
     close_later(std::unique_ptr<MidiOutput>(std::exchange(o.out, nullptr)));
-  o.unlock();
+  o.lock.unlock();
 }
 
 void MidiDevice::close_output(OutPort& o) {
@@ -358,10 +352,10 @@ void MidiDevice::close_output(OutPort& o) {
   // The writer may be inside a send that waits on the device: never wait
   // for it here; it hands the port over itself when done (hand_over_if_held).
   o.held = true;
-  if (!o.try_lock()) return;
+  if (!o.lock.try_lock()) return;
   o.held = false;
   std::unique_ptr<MidiOutput> out(std::exchange(o.out, nullptr));
-  o.unlock();
+  o.lock.unlock();
   close_later(std::move(out));
 }
 
@@ -392,10 +386,10 @@ void MidiDevice::open_output(std::size_t slot, MidiApiClient& transport, const s
     return;
   }
   o.name = name;
-  o.lock_wait();
+  o.lock.lock();
   o.out = out.release();
   o.open.store(true, std::memory_order_release);
-  o.unlock();
+  o.lock.unlock();
   outputs_open_.fetch_add(1);
   spdlog::info("device {}: MIDI output '{}' connected", config_.name, name);
   // Said at the next scan: a JACK connection made now may only carry data a
@@ -535,9 +529,9 @@ SendResult MidiDevice::try_send(const char* data, std::size_t len) noexcept {
   // Only tried: the loop pushes too (resends), and the performance thread,
   // at realtime priority, must never wait for it. Busy or full is a failed
   // send, which the feedback retries at the next k-cycle.
-  if (writer_->push_lock.test_and_set(std::memory_order_acquire)) return SendResult::failed;
+  if (!writer_->push_lock.try_lock()) return SendResult::failed;
   bool queued = writer_->queue.push(item);
-  writer_->push_lock.clear(std::memory_order_release);
+  writer_->push_lock.unlock();
   if (!queued) {
     send_failures_.fetch_add(1, std::memory_order_relaxed);
     return SendResult::failed;  // the device is that far behind: the retry sends the latest

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -42,10 +43,10 @@ SerialPort::SerialPort(asio::io_context& io, DeviceConfig config, std::uint32_t 
 }
 
 SerialPort::~SerialPort() {
-  while (write_lock_.test_and_set(std::memory_order_acquire)) {
+  {
+    std::lock_guard lock(write_lock_);
+    write_fd_ = -1;
   }
-  write_fd_ = -1;
-  write_lock_.clear(std::memory_order_release);
   boost::system::error_code ec;
   stream_.close(ec);
 }
@@ -68,12 +69,12 @@ bool SerialPort::open(const std::string& path) {
   decoder_.reset();
   ++connects_;
   last_error_.clear();
-  while (write_lock_.test_and_set(std::memory_order_acquire)) {
+  {
+    std::lock_guard lock(write_lock_);
+    write_fd_ = fd;
+    writable_ = true;
+    resync_ = false;
   }
-  write_fd_ = fd;
-  writable_ = true;
-  resync_ = false;
-  write_lock_.clear(std::memory_order_release);
   spdlog::info("device {}: connected on {} at {} baud", config_.name, path, config_.baud);
   read_more();
   if (board_)
@@ -87,11 +88,11 @@ void SerialPort::close(const std::string& why, bool vanished) {
   if (!stream_.is_open()) return;
   // The performance thread may be writing: take the writer lock first so the
   // descriptor is never closed (and reused) under it.
-  while (write_lock_.test_and_set(std::memory_order_acquire)) {
+  {
+    std::lock_guard lock(write_lock_);
+    write_fd_ = -1;
+    writable_ = false;
   }
-  write_fd_ = -1;
-  writable_ = false;
-  write_lock_.clear(std::memory_order_release);
   boost::system::error_code ec;
   stream_.close(ec);
   splitter_.reset();  // half a line (or message) at a disconnect is not a message
@@ -137,16 +138,17 @@ void SerialPort::read_more() {
 }
 
 bool SerialPort::write_now(const std::uint8_t* data, std::size_t len) noexcept {
-  while (write_lock_.test_and_set(std::memory_order_acquire)) std::this_thread::yield();
+  // try_send holds the lock for one write(2): yield to it rather than spin.
+  while (!write_lock_.try_lock()) std::this_thread::yield();
   const ssize_t written = write_fd_ >= 0 ? ::write(write_fd_, data, len) : -1;
-  write_lock_.clear(std::memory_order_release);
+  write_lock_.unlock();
   if (written == static_cast<ssize_t>(len)) return true;
   write_failures_.fetch_add(1, std::memory_order_relaxed);
   return false;
 }
 
 SendResult SerialPort::try_send(const char* data, std::size_t len) noexcept {
-  if (write_lock_.test_and_set(std::memory_order_acquire)) {
+  if (!write_lock_.try_lock()) {
     write_failures_.fetch_add(1, std::memory_order_relaxed);
     return SendResult::failed;  // the loop is opening or closing the port
   }
@@ -174,7 +176,7 @@ SendResult SerialPort::try_send(const char* data, std::size_t len) noexcept {
       result = SendResult::failed;
     }
   }
-  write_lock_.clear(std::memory_order_release);
+  write_lock_.unlock();
   if (result == SendResult::failed) write_failures_.fetch_add(1, std::memory_order_relaxed);
   return result;
 }

@@ -22,6 +22,7 @@
 #include "core/lines_parser.hpp"
 #include "core/midi.hpp"
 #include "core/router.hpp"
+#include "core/spin.hpp"
 
 namespace csb {
 
@@ -97,7 +98,7 @@ class SerialPort : public FeedbackPort {
   std::string last_error_;
 
   // The writer side, shared with the performance thread.
-  std::atomic_flag write_lock_ = ATOMIC_FLAG_INIT;
+  SpinLock write_lock_;
   int write_fd_ = -1;
   std::atomic<bool> writable_{false};
   bool resync_ = false;  // under write_lock_: a line went out in part

@@ -15,6 +15,7 @@
 #include "control/control_server.hpp"
 #include "control/reply.hpp"
 #include "core/clock.hpp"
+#include "core/names.hpp"
 #include "core/text.hpp"
 #include "device/device_set.hpp"
 
@@ -96,6 +97,17 @@ json ControlCommands::status_json() const {
   return status;
 }
 
+std::string ControlCommands::monitor_line(const std::string& device, std::string_view source,
+                                          std::uint32_t slot, double value) const {
+  const ChannelSlot& s = p_.channels.at(slot);
+  json j{{"device", device}, {"source", source}, {"channel", s.name}};
+  if (s.type == ChannelType::string)
+    j["value"] = std::string(s.str.get(), s.str_len);
+  else
+    j["value"] = value;
+  return reply_line(j);
+}
+
 json ControlCommands::limits_json() const {
   const WildcardCounters& wild = p_.router().wildcard_counters();
   return {{"channels", {{"used", p_.channels.size()}, {"max", ChannelTable::kCapacity}}},
@@ -113,7 +125,7 @@ void ControlCommands::answer_get(const std::string& name, std::uint32_t slot, Re
   // watched name not found yet: looked for again), at most a second (a
   // paused or stopped performance never will).
   bool looked = p_.engine.looked_up_slots() > slot && p_.engine.watch_sweeps() >= after_sweep;
-  if (!looked && tries < 100 && !stopped_) {
+  if (!looked && tries < 100) {
     auto timer = std::make_shared<boost::asio::steady_timer>(p_.io, 10ms);
     timer->async_wait(
         [this, timer, name, slot, reply, after_sweep, tries](boost::system::error_code ec) {
@@ -131,10 +143,7 @@ std::uint32_t ControlCommands::set_slot(const std::string& name, ChannelType typ
   std::uint32_t slot = p_.channels.find(name);
   if (slot == kNoSlot) {
     if (!valid_channel_name(name)) {
-      reply(
-          error_reply(fmt::format("bad channel name '{}': a letter or _ first, then letters, "
-                                  "digits, _ . -, at most 64 bytes",
-                                  name)));
+      reply(error_reply(fmt::format("bad channel name '{}': {}", name, kChannelNameRule)));
       return kNoSlot;
     }
     // `set` may make channels, but not without bound.

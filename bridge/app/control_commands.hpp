@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json_fwd.hpp>
@@ -51,9 +52,10 @@ class ControlCommands {
 
   /// Answers one command line through `reply` (at once, or later for get and reload).
   void handle(ControlSession& session, const std::string& line, Reply reply);
-  void stop() { stopped_ = true; }
-
   nlohmann::json status_json() const;
+  /// What `monitor` clients get of one routed value (SPEC §6).
+  std::string monitor_line(const std::string& device, std::string_view source, std::uint32_t slot,
+                           double value) const;
 
   /// Most channels `get` adds because a client asked for a name nothing
   /// else names, and most `set` makes.
@@ -76,7 +78,6 @@ class ControlCommands {
 
   Parts p_;
   std::chrono::steady_clock::time_point started_at_;
-  bool stopped_ = false;
   std::size_t watched_ = 0;
   std::uint64_t watch_refused_ = 0;
   std::size_t set_created_ = 0;

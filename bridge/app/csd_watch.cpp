@@ -25,13 +25,12 @@ CsdWatch::FileSig CsdWatch::file_sig(const std::string& path) {
 void CsdWatch::start() {
   timer_.cancel();
   error_.clear();
-  if (!config_.csound.watch || stopped_) return;
+  if (!config_.csound.watch) return;
   acted_on_ = last_ = file_sig(config_.csound.csd);
   schedule();
 }
 
 void CsdWatch::stop() {
-  stopped_ = true;
   timer_.cancel();
 }
 
@@ -67,7 +66,7 @@ void CsdWatch::changed() {
   checker_.check_csd(
       csd, config_.csound.options,
       [this, sig = acted_on_](std::string errors) {
-        if (stopped_ || !(sig == acted_on_)) return;  // changed again: that check decides
+        if (!(sig == acted_on_)) return;  // changed again: that check decides
         if (errors.empty()) {
           error_.clear();
           performance_.reset("the CSD changed on disk");

@@ -43,7 +43,6 @@ class CsdWatch {
   Checker& checker_;
   Performance& performance_;
   boost::asio::steady_timer timer_;
-  bool stopped_ = false;
   FileSig acted_on_;  ///< the version last acted on
   FileSig last_;      ///< as seen at the last look: a change must hold still for one
   std::string error_;

@@ -25,14 +25,12 @@ void Health::start() {
 }
 
 void Health::stop() {
-  stopped_ = true;
   timer_.cancel();
   systemd::stopping();
 }
 
 void Health::schedule() {
   // Also without systemd: `status` says `stuck` when run by hand too.
-  if (stopped_) return;
   // systemd wants a ping within every watchdog interval: twice per interval.
   std::chrono::nanoseconds period = 1s;
   if (watchdog_.count() > 0) period = std::min<std::chrono::nanoseconds>(period, watchdog_ / 2);
@@ -68,7 +66,7 @@ void Health::tick() {
 }
 
 void Health::tried() {
-  if (ready_sent_ || stopped_) return;
+  if (ready_sent_) return;
   ready_sent_ = true;
   sent_status_ = status_line_();
   systemd::ready(sent_status_);

@@ -43,7 +43,6 @@ class Health {
   std::function<std::string()> status_line_;
   boost::asio::steady_timer timer_;
   bool ready_sent_ = false;
-  bool stopped_ = false;
   std::string sent_status_;
   std::chrono::microseconds watchdog_{0};
   std::uint64_t kcycles_ = 0;  ///< k-cycles at the last tick

@@ -22,7 +22,6 @@ void KeptValues::start() {
 }
 
 void KeptValues::stop() {
-  stopped_ = true;
   timer_.cancel();
   save(/*at_stop=*/true);
 }
@@ -62,7 +61,7 @@ void KeptValues::restore() {
 }
 
 void KeptValues::schedule() {
-  if (stopped_ || !store_.enabled()) return;
+  if (!store_.enabled()) return;
   timer_.expires_after(1s);  // at most once a second
   timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;

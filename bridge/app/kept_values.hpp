@@ -42,7 +42,6 @@ class KeptValues {
   StateStore::Values kept_ = StateStore::Values::object();
   std::int64_t saved_arrival_ = 0;  ///< newest value arrival written
   std::string error_;
-  bool stopped_ = false;
 };
 
 }  // namespace csb

@@ -30,7 +30,7 @@
 #include "config/loader.hpp"
 #include "core/command.hpp"
 #include "engine/compile_check.hpp"
-#include "midi/midi_ports.hpp"
+#include "midi/midi_backend.hpp"
 
 namespace fs = std::filesystem;
 

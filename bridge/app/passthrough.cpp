@@ -10,10 +10,12 @@ std::size_t Passthrough::slot(std::uint32_t device, std::uint32_t port) {
   return std::size_t{device} * Router::kMaxMidiPorts + port % Router::kMaxMidiPorts;
 }
 
+void Passthrough::reset(std::size_t devices) {
+  held_.assign(devices * Router::kMaxMidiPorts, NoteSet{});
+}
+
 void Passthrough::pass(std::uint32_t device, std::uint32_t port, const MidiMessage& m) {
-  std::size_t i = slot(device, port);
-  if (i >= held_.size()) held_.resize(i + 1);
-  held_[i].feed(m);
+  if (std::size_t i = slot(device, port); i < held_.size()) held_[i].feed(m);
   engine_.push_midi(m);
 }
 

@@ -23,14 +23,16 @@ class Passthrough {
   /// The port went away: ends the notes and the sustain it held (`name`: the
   /// device's, for the log).
   void release(std::uint32_t device, std::uint32_t port, const std::string& name);
-  /// Another configuration: what the ports held belongs to the devices closed.
-  void clear() { held_.clear(); }
+  /// A configuration of `devices` devices (at the start, and after a
+  /// reload: what the ports held belongs to the devices closed). Made here,
+  /// so the message path allocates nothing.
+  void reset(std::size_t devices);
 
  private:
   static std::size_t slot(std::uint32_t device, std::uint32_t port);
 
   Engine& engine_;
-  std::vector<NoteSet> held_;  ///< by slot(device, port), grown as needed
+  std::vector<NoteSet> held_;  ///< by slot(device, port)
 };
 
 }  // namespace csb

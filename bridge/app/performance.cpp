@@ -106,9 +106,12 @@ void Performance::reset(const char* why) {
   begin();
 }
 
-void Performance::config_changed() {
+void Performance::forget_options() {
   options_checked_ = false;
   options_error_.clear();
+}
+
+void Performance::config_changed() {
   backoff_ = config_.csound.restart_delay;
 }
 

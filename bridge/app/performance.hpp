@@ -51,8 +51,10 @@ class Performance {
   void on_event(EngineEvent ev);
   /// Logs Csound's lines queued so far.
   void drain_messages();
-  /// A reload applied another configuration: its options are looked at again
-  /// after a failed start, and the back-off starts over.
+  /// A reload is being applied: the options are looked at again after the
+  /// next failed start.
+  void forget_options();
+  /// A reload applied another configuration: the back-off starts over.
   void config_changed();
   /// The service stops: the performance is joined (a stuck one cut short
   /// after 1.8 s), and nothing restarts it.

@@ -24,10 +24,6 @@ Reloader::Reloader(const Config& config, Checker& checker, Performance& performa
       apply_(std::move(apply)) {}
 
 void Reloader::reload(const char* why, Reply reply) {
-  if (stopped_) {
-    if (reply) reply(error_reply("stopping"));
-    return;
-  }
   if (reloading_) {
     // The file may have changed again since this one was read: read it once more after.
     again_ = true;
@@ -119,7 +115,7 @@ void Reloader::finish(const json& outcome) {
   std::string line = reply_line(outcome);
   for (auto& r : replies) r(line);
   health_.reloaded();
-  if (again_ && !stopped_) {
+  if (again_) {
     again_ = false;
     replies_ = std::move(next_replies_);
     next_replies_.clear();

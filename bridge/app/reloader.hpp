@@ -35,7 +35,6 @@ class Reloader {
   void refuse(std::vector<std::string> errors);
   /// The new configuration runs; `outcome` is the reply.
   void applied(const nlohmann::json& outcome);
-  void stop() { stopped_ = true; }
 
   std::uint64_t reloads() const { return reloads_; }
   /// Of the last reload refused (at most kMaxReportedProblems and a line
@@ -56,7 +55,6 @@ class Reloader {
   std::function<void(Config)> apply_;
   bool reloading_ = false;
   bool again_ = false;  ///< asked again while one was running
-  bool stopped_ = false;
   std::vector<Reply> replies_, next_replies_;
   std::uint64_t reloads_ = 0;  ///< applied
   std::vector<std::string> errors_;

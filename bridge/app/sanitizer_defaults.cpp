@@ -34,10 +34,10 @@ const char* __lsan_default_suppressions() {
          "leak:librtmidi.so\n"
          "leak:libdbus-1.so\n"
          // csbridge's own, on purpose: at exit the MIDI ports still waiting
-         // to be closed are left to the OS (midi_ports.cpp, Closer). The
+         // to be closed are left to the OS (midi_device.cpp, Closer). The
          // symbolizer names the destructor only as ~Closer, so the file is
-         // named: a leak in midi_ports.cpp is not reported.
-         "leak:midi_ports.cpp\n";
+         // named: a leak in midi_device.cpp is not reported.
+         "leak:midi_device.cpp\n";
 }
 #endif
 

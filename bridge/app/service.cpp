@@ -22,7 +22,6 @@
 #include "app/reloader.hpp"
 #include "config/channel_check.hpp"
 #include "control/control_server.hpp"
-#include "control/reply.hpp"
 #include "device/device_set.hpp"
 #include "engine/engine.hpp"
 #include "midi/midi_transport.hpp"
@@ -77,6 +76,7 @@ Service::Service(Config config, RunOptions options)
                                          [this](Config next) { apply_config(std::move(next)); });
   watch_ = std::make_unique<CsdWatch>(io_, config_, *checker_, *performance_);
   passthrough_ = std::make_unique<Passthrough>(*engine_);
+  passthrough_->reset(config_.devices.size());
   values_ = std::make_unique<KeptValues>(io_, channels_);
   // The transports, one a device kind: the first that handles an entry makes its device.
   std::vector<std::unique_ptr<Transport>> transports;
@@ -206,9 +206,7 @@ void Service::shutdown(int code) {
   signals_.cancel(ec);
   signals_.clear(ec);
   performance_->stop();
-  reloader_->stop();
   checker_->stop();
-  commands_->stop();
   watch_->stop();
   scan_timer_.cancel();
   announce_timer_.cancel();
@@ -263,6 +261,7 @@ void Service::schedule_scan() {
 // --- reload (SPEC §4) ----------------------------------------------------------
 
 void Service::apply_config(Config next) {
+  performance_->forget_options();
   // The routing tables first: a channel the running service knows with the
   // other type (or a full table) refuses the reload before anything changed.
   // Checked on a table of its own first, so a refused reload adds nothing.
@@ -278,7 +277,7 @@ void Service::apply_config(Config next) {
     return reloader_->refuse({fmt::format("{}: {}", next.path, e.what())});
   }
   DeviceSet::Changes changes = devices_->reload(next);
-  passthrough_->clear();
+  passthrough_->reset(next.devices.size());
 
   if (options_.control_path.empty() &&
       (next.control.socket != config_.control.socket || next.control.mode != config_.control.mode))
@@ -346,13 +345,7 @@ void Service::on_wildcard_full(std::uint32_t device, std::string_view to, bool t
 void Service::on_routed(std::uint32_t device, std::string_view source, std::uint32_t slot,
                         double value) {
   if (!control_ || !control_->has_monitors()) return;
-  const ChannelSlot& s = channels_.at(slot);
-  json j{{"device", config_.devices[device].name}, {"source", source}, {"channel", s.name}};
-  if (s.type == ChannelType::string)
-    j["value"] = std::string(s.str.get(), s.str_len);
-  else
-    j["value"] = value;
-  control_->broadcast(reply_line(j));
+  control_->broadcast(commands_->monitor_line(config_.devices[device].name, source, slot, value));
 }
 
 }  // namespace csb

@@ -146,6 +146,12 @@ struct Config {
       if (d.name == name) return &d;
     return nullptr;
   }
+  /// Whether a `feedback:` entry sends to the device named `name`.
+  bool feeds_back(const std::string& name) const {
+    for (const auto& f : feedback)
+      if (f.device == name) return true;
+    return false;
+  }
 };
 
 /// One problem found in a configuration file.

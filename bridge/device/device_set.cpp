@@ -43,8 +43,9 @@ DeviceSet::Changes DeviceSet::reload(const Config& next) {
     devices.push_back(std::move(*it));
     changes.kept.push_back(next.devices[i].name);
   }
-  // Closed under the old configuration (their held notes end, their MIDI
-  // state goes), kept until the old performance is gone.
+  // Closed at once, but kept until the old performance, which may still send
+  // them feedback, is gone (drop_retired). What their passthrough ports held
+  // ends with the reset that follows.
   for (auto& d : devices_)
     if (d) {
       changes.closed.push_back(d->config().name);

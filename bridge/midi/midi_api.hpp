@@ -3,7 +3,7 @@
 // an input that hands over whole messages, open an output that takes one
 // message at a time. Two implementations: ALSA's sequencer through RtMidi
 // (alsa_api.cpp) and JACK on libjack, one client for every port
-// (jack_api.cpp). MidiDevice (midi_ports.hpp) never knows which.
+// (jack_api.cpp). MidiDevice (midi_device.hpp) never knows which.
 
 #include <cstddef>
 #include <cstdint>
@@ -30,7 +30,7 @@ struct MidiPacket {
 /// ALSA thread, or JACK's process thread: it must not wait).
 using MidiBytesFn = void (*)(void* user, const std::uint8_t* data, std::size_t len) noexcept;
 
-/// Made on the loop thread, destroyed on the closer thread (midi_ports.cpp).
+/// Made on the loop thread, destroyed on the closer thread (midi_device.cpp).
 class MidiInput {
  public:
   virtual ~MidiInput() = default;  // no callback runs once it returns; may wait

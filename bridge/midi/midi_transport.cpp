@@ -6,7 +6,7 @@
 #include <boost/asio/post.hpp>
 
 #include "midi/alsa_announce.hpp"
-#include "midi/midi_ports.hpp"
+#include "midi/midi_device.hpp"
 
 namespace csb {
 
@@ -41,9 +41,7 @@ std::unique_ptr<Device> MidiTransport::make(const Config& config, DeviceIndex in
     backend_ = std::make_unique<MidiBackend>(api_, [this] { asio::post(io_, scan_soon_); });
   if (!announce_ && follows_alsa()) announce_ = std::make_unique<AlsaAnnounce>(io_, scan_soon_);
   const DeviceConfig& d = config.devices[index];
-  bool wants_output = std::any_of(config.feedback.begin(), config.feedback.end(),
-                                  [&](const Feedback& f) { return f.device == d.name; });
-  return std::make_unique<MidiDevice>(*this, d, index, wants_output, waker_, sink);
+  return std::make_unique<MidiDevice>(*this, d, index, config.feeds_back(d.name), waker_, sink);
 }
 
 void MidiTransport::reconfigure(const Config& next) {
@@ -85,9 +83,9 @@ std::chrono::milliseconds MidiTransport::end_scan() {
 }
 
 void MidiTransport::wait_wake() {
-  if (!wake_.is_open() || stopped_) return;
+  if (!wake_.is_open()) return;
   wake_.async_wait(asio::posix::stream_descriptor::wait_read, [this](boost::system::error_code ec) {
-    if (ec || stopped_) return;
+    if (ec) return;
     waker_->rearm();
     for (MidiDevice* d : devices_) d->drain();
     wait_wake();
@@ -95,7 +93,6 @@ void MidiTransport::wait_wake() {
 }
 
 void MidiTransport::stop() {
-  stopped_ = true;
   boost::system::error_code ec;
   if (wake_.is_open()) wake_.cancel(ec);
 }

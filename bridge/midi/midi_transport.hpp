@@ -68,7 +68,6 @@ class MidiTransport : public Transport {
   boost::asio::posix::stream_descriptor wake_;
   std::vector<MidiDevice*> devices_;
   std::vector<std::string> taken_in_, taken_out_;
-  bool stopped_ = false;
 };
 
 }  // namespace csb

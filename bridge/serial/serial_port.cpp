@@ -109,8 +109,13 @@ void SerialPort::close(const std::string& why, bool vanished) {
 }
 
 void SerialPort::read_more() {
-  stream_.async_read_some(asio::buffer(buf_), [this](boost::system::error_code ec, std::size_t n) {
-    if (ec == asio::error::operation_aborted) return;
+  // A read that completed just before the port was closed (a reload retired
+  // its device, or it was closed and opened again) is of a connection that
+  // is gone: its handler may still run, with success, and is dropped.
+  stream_.async_read_some(asio::buffer(buf_), [this, connection = connects_](
+                                                  boost::system::error_code ec, std::size_t n) {
+    if (ec == asio::error::operation_aborted || !stream_.is_open() || connection != connects_)
+      return;
     if (ec) {
       close(ec == asio::error::eof ? "end of file" : ec.message());
       return;

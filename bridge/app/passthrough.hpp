@@ -5,18 +5,21 @@
 // hanging. Loop thread.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "core/midi.hpp"
 #include "core/note_set.hpp"
-#include "engine/engine.hpp"
 
 namespace csb {
 
 class Passthrough {
  public:
-  explicit Passthrough(Engine& engine) : engine_(engine) {}
+  /// Hands one message to Csound's MIDI input (Engine::push_midi).
+  using ToCsound = std::function<void(const MidiMessage&)>;
+
+  explicit Passthrough(ToCsound to_csound) : to_csound_(std::move(to_csound)) {}
 
   /// Passes a message of port `port` of device `device` to Csound.
   void pass(std::uint32_t device, std::uint32_t port, const MidiMessage& m);
@@ -31,7 +34,7 @@ class Passthrough {
  private:
   static std::size_t slot(std::uint32_t device, std::uint32_t port);
 
-  Engine& engine_;
+  ToCsound to_csound_;
   std::vector<NoteSet> held_;  ///< by slot(device, port)
 };
 

@@ -75,7 +75,8 @@ Service::Service(Config config, RunOptions options)
   reloader_ = std::make_unique<Reloader>(config_, *checker_, *performance_, *health_,
                                          [this](Config next) { apply_config(std::move(next)); });
   watch_ = std::make_unique<CsdWatch>(io_, config_, *checker_, *performance_);
-  passthrough_ = std::make_unique<Passthrough>(*engine_);
+  passthrough_ =
+      std::make_unique<Passthrough>([this](const MidiMessage& m) { engine_->push_midi(m); });
   passthrough_->reset(config_.devices.size());
   values_ = std::make_unique<KeptValues>(io_, channels_);
   // The transports, one a device kind: the first that handles an entry makes its device.

@@ -63,31 +63,42 @@ struct DeviceStats {
   nlohmann::json details = nlohmann::json::object();  ///< the transport's own figures
 };
 
+/// One configured device. Its feedback side is FeedbackPort::try_send:
+/// any thread (the performance thread's, Csound's workers', the loop), never
+/// blocking. Every other method: the loop thread.
 class Device : public FeedbackPort {
  public:
   ~Device() override = default;
 
+  /// Loop thread.
   virtual const DeviceConfig& config() const = 0;
+  /// Loop thread.
   virtual DeviceIndex index() const = 0;
-  /// Its position in the configuration changed (a reload kept it).
+  /// Its position in the configuration changed (a reload kept it). Loop thread.
   virtual void set_index(DeviceIndex index) = 0;
-  /// "serial" or "midi", as status says.
+  /// "serial" or "midi", as status says. Loop thread.
   virtual const char* kind_name() const = 0;
   /// Whether a reload to entry `index` of `next` keeps it open as it is.
+  /// Loop thread.
   virtual bool keeps(const Config& next, DeviceIndex index) const = 0;
 
   /// Before any device scans: marks what it holds open as taken, so no other
-  /// device's glob opens it too.
+  /// device's glob opens it too. Loop thread.
   virtual void claim_open() = 0;
   /// Opens what its glob matches now that no device holds, and closes what
-  /// went away.
+  /// went away; what it reads from then on goes to its sink on the loop
+  /// thread. Loop thread.
   virtual void scan() = 0;
+  /// Loop thread.
   virtual void close_all(const std::string& why) = 0;
+  /// Loop thread.
   virtual bool connected() const = 0;
+  /// Loop thread.
   virtual DeviceStats stats() const = 0;
 };
 
-/// What the devices of one kind share, and their maker.
+/// What the devices of one kind share, and their maker. Loop thread, every
+/// method.
 class Transport {
  public:
   virtual ~Transport() = default;

@@ -429,31 +429,29 @@ std::vector<std::string> MidiDevice::output_names() const {
   return v;
 }
 
-std::uint64_t MidiDevice::messages_in() const {
-  std::uint64_t n = closed_.messages.load();
+std::uint64_t MidiDevice::summed(std::atomic<std::uint64_t> MidiInCounters::*field) const {
+  std::uint64_t n = (closed_.*field).load();
   for (auto& p : in_)
-    if (p) n += p->counters.messages.load();
+    if (p) n += (p->counters.*field).load();
   return n;
+}
+
+std::uint64_t MidiDevice::messages_in() const {
+  return summed(&MidiInCounters::messages);
 }
 
 std::uint64_t MidiDevice::overflow() const {
-  std::uint64_t n = closed_.overflow.load();
-  for (auto& p : in_)
-    if (p) n += p->counters.overflow.load();
-  return n;
+  return summed(&MidiInCounters::overflow);
 }
 
 std::uint64_t MidiDevice::sysex() const {
-  std::uint64_t n = closed_.sysex.load();
-  for (auto& p : in_)
-    if (p) n += p->counters.sysex.load();
-  return n;
+  return summed(&MidiInCounters::sysex);
 }
 
 std::uint64_t MidiDevice::decode_errors() const {
-  std::uint64_t n = closed_.decode_errors.load();
+  std::uint64_t n = summed(&MidiInCounters::decode_errors);
   for (auto& p : in_)
-    if (p) n += p->counters.decode_errors.load() + p->errors();
+    if (p) n += p->errors();  // the API's own, since the port opened
   return n;
 }
 

@@ -96,6 +96,8 @@ class MidiDevice : public Device {
   void hand_over_if_held(OutPort& o);
   void open_input(std::size_t slot, MidiApiClient& api, const std::string& name);
   void open_output(std::size_t slot, MidiApiClient& api, const std::string& name);
+  /// One counter of the closed ports and the open ones.
+  std::uint64_t summed(std::atomic<std::uint64_t> MidiInCounters::*field) const;
   /// Takes the port out of try_send's reach and closes it off the loop.
   void close_output(OutPort& o);
 

@@ -1,5 +1,5 @@
 // NoteSet: what a passthrough input holds down, and the messages that let go
-// of it when the input goes away (as App::release_held sends them).
+// of it when the input goes away (as Passthrough::release sends them).
 
 #include "core/note_set.hpp"
 
